@@ -1,0 +1,609 @@
+/* config.c - see config.h. libinih does the INI syntax; we count lines in
+ * our own reader so every message can say file:line, and we keep going after
+ * an error so an administrator sees all of them at once. */
+#include "config.h"
+
+#include "cache_addr.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct load_state {
+	struct rd_config *cfg;
+	FILE *fp;
+	int line;         /* line the reader returned last */
+	int header_line;  /* line of the last [section] header */
+	char *cur_section; /* raw section string of the previous key */
+	struct rd_section *cur;
+	int nerr;
+	rd_config_error_fn err;
+	void *arg;
+};
+
+static void report(struct load_state *st, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report(struct load_state *st, int line, const char *fmt, ...)
+{
+	char msg[1024];
+	int n;
+	va_list ap;
+
+	n = snprintf(msg, sizeof(msg), "%s:%d: ", st->cfg->path, line);
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	st->err(st->arg, msg);
+	st->nerr++;
+}
+
+void rd_config_report(const struct rd_config *cfg, int line, rd_config_error_fn err, void *arg,
+		      const char *fmt, ...)
+{
+	char msg[1024];
+	int n;
+	va_list ap;
+
+	n = snprintf(msg, sizeof(msg), "%s:%d: ", cfg->path, line);
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	err(arg, msg);
+}
+
+/* --- typed values -------------------------------------------------------- */
+
+/* Fill err from a literal format and one string; evaluates to -1. */
+#define fail(err, errlen, fmt, s) (snprintf((err), (errlen), fmt, (s)), -1)
+
+int rd_parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char *err, size_t errlen)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '\0')
+		return fail(err, errlen, "'%s' is not an integer", s);
+	if (v < min || v > max) {
+		snprintf(err, errlen, "%lld is out of range [%lld, %lld]", v, (long long)min,
+			 (long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A non-negative decimal number followed by an optional unit. */
+static int split_number(const char *s, double *num, const char **unit)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return -1;
+	errno = 0;
+	*num = strtod(s, &end);
+	if (errno || end == s || *num < 0)
+		return -1;
+	while (isspace((unsigned char)*end))
+		end++;
+	*unit = end;
+	return 0;
+}
+
+int rd_parse_duration_ms(const char *s, int64_t *out, char *err, size_t errlen)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {{"", 1000},     {"ms", 1},      {"s", 1000},      {"m", 60000},
+		     {"min", 60000}, {"h", 3600000}, {"d", 86400000.0}, {"w", 604800000.0}};
+	double num;
+	const char *unit;
+
+	if (split_number(s, &num, &unit) != 0)
+		return fail(err, errlen, "'%s' is not a duration (e.g. 90s, 15m, 2h)", s);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(unit, units[i].unit) == 0) {
+			double v = num * units[i].ms;
+
+			if (v > (double)INT64_MAX / 2)
+				return fail(err, errlen, "duration '%s' is too large", s);
+			*out = (int64_t)(v + 0.5);
+			return 0;
+		}
+	}
+	return fail(err, errlen, "'%s' has an unknown duration unit (ms, s, m, h, d, w)", s);
+}
+
+int rd_parse_percent(const char *s, double *out, char *err, size_t errlen)
+{
+	double num;
+	const char *unit;
+
+	if (split_number(s, &num, &unit) != 0)
+		return fail(err, errlen, "'%s' is not a percentage (e.g. 85%%)", s);
+	if (strcmp(unit, "%") == 0)
+		num /= 100.0;
+	else if (*unit != '\0')
+		return fail(err, errlen, "'%s' is not a percentage (e.g. 85%%)", s);
+	if (num > 1.0)
+		return fail(err, errlen, "'%s' is above 100%%", s);
+	*out = num;
+	return 0;
+}
+
+int rd_parse_size(const char *s, uint64_t *out, char *err, size_t errlen)
+{
+	double num, mult;
+	const char *unit;
+
+	if (split_number(s, &num, &unit) != 0)
+		return fail(err, errlen, "'%s' is not a size (e.g. 64k, 1M)", s);
+	if (*unit == '\0' || strcmp(unit, "B") == 0)
+		mult = 1;
+	else if (strcasecmp(unit, "k") == 0 || strcasecmp(unit, "KiB") == 0)
+		mult = 1024.0;
+	else if (strcasecmp(unit, "M") == 0 || strcasecmp(unit, "MiB") == 0)
+		mult = 1024.0 * 1024;
+	else if (strcasecmp(unit, "G") == 0 || strcasecmp(unit, "GiB") == 0)
+		mult = 1024.0 * 1024 * 1024;
+	else
+		return fail(err, errlen, "'%s' has an unknown size unit (k, M, G)", s);
+	if (num * mult > 1e15)
+		return fail(err, errlen, "size '%s' is too large", s);
+	*out = (uint64_t)(num * mult + 0.5);
+	return 0;
+}
+
+int rd_parse_bool(const char *s, int *out, char *err, size_t errlen)
+{
+	static const char *yes[] = {"yes", "true", "on", "1"}, *no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return fail(err, errlen, "'%s' is not a boolean (yes/no)", s);
+}
+
+int rd_read_secret_file(const char *path, char **out, char *err, size_t errlen)
+{
+	struct stat sb;
+	char buf[4096];
+	size_t n;
+	FILE *fp = fopen(path, "r");
+
+	if (!fp) {
+		snprintf(err, errlen, "cannot open secret file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & S_IROTH)) {
+		fclose(fp);
+		return fail(err, errlen, "secret file %s is world-readable (chmod o-r)", path);
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	*out = strdup(buf);
+	return *out ? 0 : fail(err, errlen, "out of memory reading %s", path);
+}
+
+/* --- sections ------------------------------------------------------------ */
+
+/* Keys of the sections this build parses itself. Sections handled by later
+ * parts (smtp, http, rules, ...) list their contract keys so that a valid
+ * configuration is accepted today and typos are caught. */
+static const char *const daemon_keys[] = {"site",        "commit_interval", "batch_max",
+					  "refresh_interval", "max_call", "timezone", NULL};
+static const char *const postgres_keys[] = {"conninfo", "password_file", NULL};
+static const char *const redis_keys[] = {"address", "password_file", "db", "timeout", "ttl", NULL};
+static const char *const smtp_keys[] = {"server",   "from",          "starttls", "username",
+					"password_file", "timeout", "helo", "language",
+					"dashboard_url", NULL};
+static const char *const http_keys[] = {"listen", "token_file", NULL};
+static const char *const calendar_keys[] = {"timezone", "hours", "closed", "holidays", NULL};
+static const char *const recipients_keys[] = {"to", "cc", "language", NULL};
+static const char *const rule_keys[] = {"figure",  "scope",    "window",   "warning",
+					"critical", "min_samples", "for", "clear",
+					"clear_for", "calendar", "repeat", "notify",
+					"severity", NULL};
+
+static const struct {
+	const char *kind;
+	int named;
+	const char *const *keys; /* NULL: validated by its owner (collectors) */
+} kinds[] = {
+	{"daemon", 0, daemon_keys},	  {"postgres", 0, postgres_keys},
+	{"redis", 0, redis_keys},	  {"smtp", 0, smtp_keys},
+	{"http", 0, http_keys},		  {"calendar", 1, calendar_keys},
+	{"collector", 1, NULL},		  {"recipients", 1, recipients_keys},
+	{"rule", 1, rule_keys},
+};
+
+static int kind_index(const char *kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int key_known(const char *const *keys, const char *key)
+{
+	for (; *keys; keys++)
+		if (strcmp(*keys, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Split `collector "name"` into kind and name; returns -1 on bad syntax. */
+static int split_section(const char *raw, char **kind, char **name)
+{
+	const char *sp = strchr(raw, ' ');
+	const char *q1, *q2;
+
+	*name = NULL;
+	if (!sp) {
+		*kind = strdup(raw);
+		return *kind ? 0 : -1;
+	}
+	q1 = sp + 1;
+	while (*q1 == ' ')
+		q1++;
+	q2 = strrchr(q1, '"');
+	if (*q1 != '"' || q2 == q1 || q2[1] != '\0' || q2 == q1 + 1)
+		return -1;
+	*kind = strndup(raw, (size_t)(sp - raw));
+	*name = strndup(q1 + 1, (size_t)(q2 - q1 - 1));
+	return (*kind && *name) ? 0 : -1;
+}
+
+static struct rd_section *find_section(struct rd_config *cfg, const char *kind, const char *name)
+{
+	for (size_t i = 0; i < cfg->nsections; i++) {
+		struct rd_section *s = &cfg->sections[i];
+
+		if (strcmp(s->kind, kind) == 0 &&
+		    ((!name && !s->name) || (name && s->name && strcmp(name, s->name) == 0)))
+			return s;
+	}
+	return NULL;
+}
+
+static struct rd_section *open_section(struct load_state *st, const char *raw)
+{
+	struct rd_config *cfg = st->cfg;
+	struct rd_section *s, *grown;
+	char *kind, *name;
+	int k;
+
+	if (split_section(raw, &kind, &name) != 0) {
+		report(st, st->header_line, "bad section header [%s] (expected [kind \"name\"])", raw);
+		return NULL;
+	}
+	k = kind_index(kind);
+	if (k < 0 || (kinds[k].named && !name) || (!kinds[k].named && name)) {
+		report(st, st->header_line,
+		       k < 0 ? "unknown section [%s]"
+			     : (name ? "section [%s] takes no name" : "section [%s] needs a name, e.g. [%s \"main\"]"),
+		       kind, kind);
+		free(kind);
+		free(name);
+		return NULL;
+	}
+	if (find_section(cfg, kind, name)) {
+		report(st, st->header_line, "duplicate section [%s]", raw);
+		free(kind);
+		free(name);
+		return NULL;
+	}
+	grown = realloc(cfg->sections, (cfg->nsections + 1) * sizeof(*grown));
+	if (!grown) {
+		free(kind);
+		free(name);
+		return NULL;
+	}
+	cfg->sections = grown;
+	s = &cfg->sections[cfg->nsections++];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->name = name;
+	s->line = st->header_line;
+	return s;
+}
+
+static int add_kv(struct load_state *st, struct rd_section *s, const char *key, const char *value)
+{
+	struct rd_kv *grown;
+	int k = kind_index(s->kind);
+
+	if (kinds[k].keys && !key_known(kinds[k].keys, key)) {
+		report(st, st->line, "unknown key '%s' in [%s]", key, s->kind);
+		return 1;
+	}
+	for (size_t i = 0; i < s->nkv; i++)
+		if (strcmp(s->kv[i].key, key) == 0) {
+			report(st, st->line, "key '%s' given twice (first at line %d)", key,
+			       s->kv[i].line);
+			return 1;
+		}
+	grown = realloc(s->kv, (s->nkv + 1) * sizeof(*grown));
+	if (!grown)
+		return 0;
+	s->kv = grown;
+	s->kv[s->nkv].key = strdup(key);
+	s->kv[s->nkv].value = strdup(value);
+	s->kv[s->nkv].line = st->line;
+	if (!s->kv[s->nkv].key || !s->kv[s->nkv].value) {
+		free(s->kv[s->nkv].key);
+		free(s->kv[s->nkv].value);
+		return 0;
+	}
+	s->nkv++;
+	return 1;
+}
+
+static int on_kv(void *user, const char *section, const char *key, const char *value)
+{
+	struct load_state *st = user;
+
+	if (!st->cur_section || strcmp(st->cur_section, section) != 0) {
+		free(st->cur_section);
+		st->cur_section = strdup(section);
+		st->cur = *section ? open_section(st, section) : NULL;
+		if (!*section)
+			report(st, st->line, "key '%s' outside any section", key);
+	}
+	if (!st->cur)
+		return 1; /* already reported */
+	return add_kv(st, st->cur, key, value);
+}
+
+/* fgets wrapper that counts lines and notes section headers. */
+static char *reader(char *buf, int size, void *stream)
+{
+	struct load_state *st = stream;
+	char *r = fgets(buf, size, st->fp);
+	const char *p = buf;
+
+	if (!r)
+		return NULL;
+	st->line++;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '[')
+		st->header_line = st->line;
+	return r;
+}
+
+/* --- typed [daemon] [postgres] [redis] ----------------------------------- */
+
+const struct rd_section *rd_config_next(const struct rd_config *cfg, const char *kind,
+					const struct rd_section *prev)
+{
+	size_t i = prev ? (size_t)(prev - cfg->sections) + 1 : 0;
+
+	for (; i < cfg->nsections; i++)
+		if (strcmp(cfg->sections[i].kind, kind) == 0)
+			return &cfg->sections[i];
+	return NULL;
+}
+
+static const struct rd_kv *section_kv(const struct rd_section *s, const char *key)
+{
+	for (size_t i = 0; s && i < s->nkv; i++)
+		if (strcmp(s->kv[i].key, key) == 0)
+			return &s->kv[i];
+	return NULL;
+}
+
+const char *rd_section_get(const struct rd_section *s, const char *key)
+{
+	const struct rd_kv *kv = section_kv(s, key);
+
+	return kv ? kv->value : NULL;
+}
+
+static void get_duration(struct load_state *st, const struct rd_section *s, const char *key,
+			 int64_t min_ms, int64_t *out)
+{
+	const struct rd_kv *kv = section_kv(s, key);
+	char err[256];
+
+	if (!kv)
+		return;
+	if (rd_parse_duration_ms(kv->value, out, err, sizeof(err)) != 0)
+		report(st, kv->line, "%s: %s", key, err);
+	else if (*out < min_ms)
+		report(st, kv->line, "%s: must be at least %lld ms", key, (long long)min_ms);
+}
+
+static void get_string(struct load_state *st, const struct rd_section *s, const char *key,
+		       char **out)
+{
+	const struct rd_kv *kv = section_kv(s, key);
+
+	if (!kv)
+		return;
+	free(*out);
+	*out = strdup(kv->value);
+}
+
+/* password_file, or the environment / systemd credential named env. */
+static void get_secret(struct load_state *st, const struct rd_section *s, const char *env,
+		       const char *cred, char **out)
+{
+	const struct rd_kv *kv = section_kv(s, "password_file");
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char err[512], path[PATH_MAX];
+
+	if (kv) {
+		if (rd_read_secret_file(kv->value, out, err, sizeof(err)) != 0)
+			report(st, kv->line, "%s", err);
+		return;
+	}
+	if (getenv(env)) {
+		*out = strdup(getenv(env));
+		return;
+	}
+	if (dir && snprintf(path, sizeof(path), "%s/%s", dir, cred) < (int)sizeof(path) &&
+	    access(path, R_OK) == 0 && rd_read_secret_file(path, out, err, sizeof(err)) != 0)
+		report(st, s ? s->line : 0, "%s", err);
+}
+
+static void load_typed(struct load_state *st)
+{
+	struct rd_config *c = st->cfg;
+	const struct rd_section *d = find_section(c, "daemon", NULL);
+	const struct rd_section *pg = find_section(c, "postgres", NULL);
+	const struct rd_section *rs = find_section(c, "redis", NULL);
+	const struct rd_kv *kv;
+	char err[256];
+	int64_t v;
+
+	get_string(st, d, "site", &c->site);
+	get_duration(st, d, "commit_interval", 10, &c->commit_interval_ms);
+	get_duration(st, d, "refresh_interval", 100, &c->refresh_interval_ms);
+	get_duration(st, d, "max_call", 60000, &c->max_call_ms);
+	if ((kv = section_kv(d, "batch_max"))) {
+		if (rd_parse_int(kv->value, 1, 50000, &v, err, sizeof(err)) != 0)
+			report(st, kv->line, "batch_max: %s", err);
+		else
+			c->batch_max = (size_t)v;
+	}
+	get_string(st, d, "timezone", &c->timezone);
+
+	if (!pg)
+		report(st, st->line, "a [postgres] section with conninfo is required");
+	get_string(st, pg, "conninfo", &c->pg_conninfo);
+	if (pg && !c->pg_conninfo)
+		report(st, pg->line, "[postgres] needs conninfo");
+	get_secret(st, pg, "REACHD_PG_PASSWORD", "postgres-password", &c->pg_password);
+
+	if (!rs)
+		report(st, st->line, "a [redis] section with address is required");
+	get_string(st, rs, "address", &c->redis_address);
+	if (rs && !c->redis_address)
+		report(st, rs->line, "[redis] needs address");
+	if ((kv = section_kv(rs, "address"))) {
+		char host[RD_CACHE_ADDR_HOSTLEN];
+		int port;
+
+		if (rd_cache_parse_address(kv->value, host, sizeof(host), &port, err,
+					   sizeof(err)) != 0)
+			report(st, kv->line, "address: %s", err);
+	}
+	get_secret(st, rs, "REACHD_REDIS_PASSWORD", "redis-password", &c->redis_password);
+	if ((kv = section_kv(rs, "db"))) {
+		if (rd_parse_int(kv->value, 0, 15, &v, err, sizeof(err)) != 0)
+			report(st, kv->line, "db: %s", err);
+		else
+			c->redis_db = (int)v;
+	}
+	get_duration(st, rs, "timeout", 100, &c->redis_timeout_ms);
+	if (section_kv(rs, "ttl")) {
+		int64_t ms = 0;
+
+		get_duration(st, rs, "ttl", 10000, &ms);
+		c->redis_ttl_s = ms / 1000;
+	}
+	if (!rd_config_next(c, "collector", NULL))
+		report(st, st->line, "at least one [collector \"NAME\"] section is required");
+}
+
+static void set_defaults(struct rd_config *c)
+{
+	c->commit_interval_ms = 1000;
+	c->batch_max = 5000;
+	c->refresh_interval_ms = 5000;
+	c->max_call_ms = 4 * 3600 * 1000;
+	c->redis_timeout_ms = 5000;
+	c->redis_ttl_s = 900;
+}
+
+int rd_config_load(const char *path, struct rd_config **out, rd_config_error_fn err, void *arg)
+{
+	struct load_state st = {.err = err, .arg = arg};
+	int rc;
+
+	*out = NULL;
+	st.cfg = calloc(1, sizeof(*st.cfg));
+	if (!st.cfg || !(st.cfg->path = strdup(path))) {
+		free(st.cfg);
+		err(arg, "out of memory");
+		return 1;
+	}
+	set_defaults(st.cfg);
+	st.fp = fopen(path, "r");
+	if (!st.fp) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s: cannot open: %s", path, strerror(errno));
+		err(arg, msg);
+		rd_config_free(st.cfg);
+		return 1;
+	}
+	rc = ini_parse_stream(reader, &st, on_kv, &st);
+	fclose(st.fp);
+	free(st.cur_section);
+	if (rc > 0)
+		report(&st, rc, "syntax error");
+	else if (rc < 0)
+		report(&st, 0, "cannot parse (out of memory)");
+	load_typed(&st);
+	if (st.nerr) {
+		rd_config_free(st.cfg);
+		return st.nerr;
+	}
+	*out = st.cfg;
+	return 0;
+}
+
+void rd_config_free(struct rd_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->nsections; i++) {
+		struct rd_section *s = &cfg->sections[i];
+
+		for (size_t j = 0; j < s->nkv; j++) {
+			free(s->kv[j].key);
+			free(s->kv[j].value);
+		}
+		free(s->kv);
+		free(s->kind);
+		free(s->name);
+	}
+	free(cfg->sections);
+	free(cfg->path);
+	free(cfg->site);
+	free(cfg->timezone);
+	free(cfg->pg_conninfo);
+	if (cfg->pg_password)
+		memset(cfg->pg_password, 0, strlen(cfg->pg_password));
+	free(cfg->pg_password);
+	free(cfg->redis_address);
+	if (cfg->redis_password)
+		memset(cfg->redis_password, 0, strlen(cfg->redis_password));
+	free(cfg->redis_password);
+	free(cfg);
+}

@@ -1,0 +1,77 @@
+/* config.h - the INI configuration (parsed by libinih), typed values and
+ * validation. Every error is reported as "file:line: message" and loading
+ * goes on to report all of them, not just the first. */
+#ifndef RD_CONFIG_H
+#define RD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One key = value of a section, with its line for error messages. */
+struct rd_kv {
+	char *key;
+	char *value;
+	int line;
+};
+
+/* A named section such as [collector "standard"]. */
+struct rd_section {
+	char *kind; /* "collector", "rule", ... */
+	char *name; /* the quoted name */
+	int line;
+	struct rd_kv *kv;
+	size_t nkv;
+};
+
+struct rd_config {
+	char *path;
+	/* [daemon] */
+	char *site;                  /* default site for collectors without one */
+	char *timezone;              /* the site's time zone (default Europe/Paris) */
+	int64_t commit_interval_ms;  /* longest time rows wait before a commit */
+	size_t batch_max;            /* most calls per transaction */
+	int64_t refresh_interval_ms; /* Redis windows refresh period */
+	int64_t max_call_ms;         /* an open call older than this is closed */
+	/* [postgres] */
+	char *pg_conninfo;
+	char *pg_password; /* from password_file or $REACHD_PG_PASSWORD */
+	/* [redis] */
+	char *redis_address; /* host:port (IP) or unix:/path */
+	char *redis_password;
+	int redis_db;
+	int64_t redis_timeout_ms;
+	int64_t redis_ttl_s;
+	/* named sections; collectors are validated by their type (core) */
+	struct rd_section *sections;
+	size_t nsections;
+};
+
+/* Error sink: one call per problem, already formatted "file:line: msg". */
+typedef void (*rd_config_error_fn)(void *arg, const char *msg);
+
+/* Parse and check the file; returns the number of errors (0 = *out set). */
+int rd_config_load(const char *path, struct rd_config **out, rd_config_error_fn err, void *arg);
+void rd_config_free(struct rd_config *cfg);
+
+/* Report an error about a key of cfg's file (used by collector validation). */
+void rd_config_report(const struct rd_config *cfg, int line, rd_config_error_fn err, void *arg,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Iterate named sections of one kind. */
+const struct rd_section *rd_config_next(const struct rd_config *cfg, const char *kind,
+					const struct rd_section *prev);
+const char *rd_section_get(const struct rd_section *s, const char *key);
+
+/* Typed values. Each returns 0, or -1 with a reason in err.
+ * durations: "90s", "15m", "2h", "1d", "500ms", bare number = seconds.
+ * percent: "85%" or "0.85" -> 0.85.  sizes: "512", "64k", "1M", "1G" bytes. */
+int rd_parse_duration_ms(const char *s, int64_t *out, char *err, size_t errlen);
+int rd_parse_percent(const char *s, double *out, char *err, size_t errlen);
+int rd_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
+int rd_parse_bool(const char *s, int *out, char *err, size_t errlen);
+int rd_parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char *err, size_t errlen);
+
+/* Read a secret from a file that must not be world-readable. */
+int rd_read_secret_file(const char *path, char **out, char *err, size_t errlen);
+
+#endif

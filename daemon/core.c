@@ -1,0 +1,823 @@
+/* core.c - see core.h. */
+#include "core.h"
+
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "cache.h"
+#include "calltrack.h"
+#include "collector.h"
+#include "ledger.h"
+#include "log.h"
+#include "refresh.h"
+#include "registry.h"
+
+#define MAX_BATCHES_IN_FLIGHT 4 /* per daemon: beyond this, sources pause */
+#define DRAIN_DEADLINE_S 30     /* SIGTERM: longest wait for PostgreSQL */
+#define POLL_MS 20
+
+enum coll_state { CS_LOADING, CS_RUNNING, CS_DONE, CS_STOPPED };
+
+struct rd_collector {
+	struct rd_core *core;
+	const struct rd_collector_type *type;
+	void *priv;
+	const struct rd_section *section; /* in core->cfg */
+	char *name, *site;
+	struct rd_calltrack_options topt;
+	struct rd_calltrack *track;
+	struct rd_batch *batch;         /* accumulating */
+	int64_t batch_started_ms;       /* monotonic */
+	int dirty;                      /* events since the last checkpoint */
+	uint64_t accepted, rejected, unknown;
+	enum coll_state state;
+	int paused, retiring;
+	struct rd_ratelimit rl;
+	struct rd_collector *next;
+};
+
+struct rd_core {
+	struct event_base *base;
+	struct rd_config *cfg;
+	struct rd_ledger *ledger;
+	struct rd_cache *cache;
+	struct rd_refresh *refresh;
+	struct rd_collector *collectors;
+	struct rd_collector *retired; /* stopped by a reload; freed at the end */
+	struct event *tick; /* commit + refresh + completion checks */
+	int once, stopping, finishing;
+	int64_t last_refresh_ms, stop_deadline_ms;
+	int64_t started_at;
+	int exit_status;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- configuration of one collector ------------------------------------- */
+
+/* Keys every call collector has; the core applies them to the tracker. */
+static int core_key(struct rd_collector *c, const struct rd_config *cfg, const struct rd_kv *kv,
+		    char *err, size_t errlen)
+{
+	int64_t ms;
+
+	if (strcmp(kv->key, "type") == 0)
+		return 0;
+	if (strcmp(kv->key, "site") == 0) {
+		if (!*kv->value) {
+			snprintf(err, errlen, "site must not be empty");
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(kv->key, "service_level") == 0 || strcmp(kv->key, "short_abandon") == 0 ||
+	    strcmp(kv->key, "max_call") == 0) {
+		if (rd_parse_duration_ms(kv->value, &ms, err, errlen) != 0)
+			return -1;
+		if (strcmp(kv->key, "service_level") == 0)
+			c->topt.service_level_s = (int32_t)(ms / 1000);
+		else if (strcmp(kv->key, "short_abandon") == 0)
+			c->topt.short_abandon_s = (int32_t)(ms / 1000);
+		else
+			c->topt.max_call_s = ms / 1000;
+		return 0;
+	}
+	return 1; /* not a core key */
+}
+
+static void collector_free(struct rd_collector *c)
+{
+	if (!c)
+		return;
+	if (c->priv)
+		c->type->destroy(c->priv);
+	rd_calltrack_free(c->track);
+	rd_batch_free(c->batch);
+	free(c->name);
+	free(c->site);
+	free(c);
+}
+
+/* Create and configure an instance; errors go to err (one per problem). */
+static struct rd_collector *collector_build(const struct rd_config *cfg,
+					    const struct rd_section *s, rd_config_error_fn errfn,
+					    void *arg, int *nerr)
+{
+	const char *type = rd_section_get(s, "type");
+	const char *site = rd_section_get(s, "site");
+	const struct rd_collector_type *t;
+	struct rd_collector *c;
+	char err[512];
+
+	if (!type) {
+		rd_config_report(cfg, s->line, errfn, arg, "collector \"%s\" needs a type", s->name);
+		(*nerr)++;
+		return NULL;
+	}
+	t = rd_registry_find(type);
+	if (!t) {
+		int planned = rd_registry_planned(type);
+
+		if (!planned) {
+			rd_config_report(cfg, s->line, errfn, arg,
+					 "collector \"%s\": unknown type '%s'", s->name, type);
+			(*nerr)++;
+		}
+		return NULL;
+	}
+	if (!site && !cfg->site) {
+		rd_config_report(cfg, s->line, errfn, arg,
+				 "collector \"%s\" needs a site (or set [daemon] site)", s->name);
+		(*nerr)++;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->name = strdup(s->name)) || !(c->site = strdup(site ? site : cfg->site))) {
+		collector_free(c);
+		(*nerr)++;
+		return NULL;
+	}
+	c->type = t;
+	c->section = s;
+	c->topt = (struct rd_calltrack_options){20, 0, cfg->max_call_ms / 1000};
+	c->priv = t->create(c);
+	if (!c->priv) {
+		collector_free(c);
+		(*nerr)++;
+		return NULL;
+	}
+	for (size_t i = 0; i < s->nkv; i++) {
+		int rc = core_key(c, cfg, &s->kv[i], err, sizeof(err));
+
+		if (rc == 1)
+			rc = t->configure(c->priv, s->kv[i].key, s->kv[i].value, err, sizeof(err));
+		if (rc != 0) {
+			rd_config_report(cfg, s->kv[i].line, errfn, arg, "%s", err);
+			(*nerr)++;
+		}
+	}
+	if (t->check(c->priv, err, sizeof(err)) != 0) {
+		rd_config_report(cfg, s->line, errfn, arg, "collector \"%s\": %s", s->name, err);
+		(*nerr)++;
+	}
+	return c;
+}
+
+static void warn_planned(const struct rd_config *cfg)
+{
+	for (const struct rd_section *s = rd_config_next(cfg, "collector", NULL); s;
+	     s = rd_config_next(cfg, "collector", s)) {
+		const char *type = rd_section_get(s, "type");
+
+		if (type && rd_registry_planned(type))
+			rd_warn("collector \"%s\": type '%s' is not available in this version yet;"
+				" ignored",
+				s->name, type);
+	}
+}
+
+int rd_core_check(const struct rd_config *cfg, rd_config_error_fn err, void *arg)
+{
+	int nerr = 0;
+
+	for (const struct rd_section *s = rd_config_next(cfg, "collector", NULL); s;
+	     s = rd_config_next(cfg, "collector", s))
+		collector_free(collector_build(cfg, s, err, arg, &nerr));
+	return nerr;
+}
+
+/* --- services to collectors ---------------------------------------------- */
+
+const char *rd_collector_name(const struct rd_collector *c)
+{
+	return c->name;
+}
+
+const char *rd_collector_site(const struct rd_collector *c)
+{
+	return c->site;
+}
+
+void rd_collector_log(const struct rd_collector *c, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rd_log((enum rd_log_level)level, "collector %s: %s", c->name, msg);
+}
+
+static struct rd_batch *current_batch(struct rd_collector *c)
+{
+	if (!c->batch) {
+		c->batch = rd_batch_new(c->site, c->name, c->type->source(c->priv));
+		c->batch_started_ms = mono_ms();
+	}
+	return c->batch;
+}
+
+static void on_call_finished(void *arg, const struct rd_call *call)
+{
+	struct rd_collector *c = arg;
+	struct rd_batch *b = current_batch(c);
+
+	if (!b || rd_batch_add_call(b, call) != 0)
+		rd_err("collector %s: out of memory: call %s lost", c->name, call->callid);
+}
+
+void rd_collector_emit_call(struct rd_collector *c, const struct rd_call_event *ev)
+{
+	c->dirty = 1;
+	if (rd_calltrack_event(c->track, ev) != 0)
+		rd_err("collector %s: out of memory tracking call %s", c->name,
+		       ev->callid ? ev->callid : "-");
+}
+
+void rd_collector_accepted(struct rd_collector *c)
+{
+	c->accepted++;
+	c->dirty = 1;
+}
+
+static void keep_line(struct rd_collector *c, uint64_t offset, int unknown, const char *reason,
+		      const char *line, size_t len)
+{
+	struct rd_batch *b = current_batch(c);
+	uint32_t suppressed;
+
+	c->dirty = 1;
+	if (!b || rd_batch_add_line(b, offset, unknown, reason, line, len) != 0)
+		rd_err("collector %s: out of memory keeping a line", c->name);
+	if (rd_ratelimit_allow(&c->rl, &suppressed)) {
+		if (suppressed)
+			rd_warn("collector %s: %u similar messages suppressed", c->name,
+				suppressed);
+		rd_log(unknown ? RD_LOG_INFO : RD_LOG_WARN, "collector %s: %s:%llu: %s: %s",
+		       c->name, c->type->source(c->priv), (unsigned long long)offset,
+		       unknown ? "unknown event kept" : "rejected", reason);
+	}
+}
+
+void rd_collector_rejected(struct rd_collector *c, uint64_t offset, const char *reason,
+			   const char *line, size_t len)
+{
+	c->rejected++;
+	keep_line(c, offset, 0, reason, line, len);
+}
+
+void rd_collector_unknown(struct rd_collector *c, uint64_t offset, const char *reason,
+			  const char *line, size_t len)
+{
+	c->unknown++;
+	c->accepted++;
+	keep_line(c, offset, 1, reason, line, len);
+}
+
+static void snapshot_open(void *arg, const struct rd_open_call *oc)
+{
+	struct rd_batch *b = arg;
+
+	if (rd_batch_add_open(b, oc) != 0)
+		rd_err("out of memory saving open call %s", oc->callid);
+}
+
+static void batch_done(struct rd_job *job);
+
+/* Hand the accumulated batch (with its cursor) to the ledger. */
+static void submit(struct rd_collector *c)
+{
+	struct rd_batch *b = c->batch;
+
+	if (!b || !b->has_cursor)
+		return;
+	c->batch = NULL;
+	rd_calltrack_foreach_open(c->track, snapshot_open, b);
+	b->accepted = c->accepted;
+	b->rejected = c->rejected;
+	b->unknown = c->unknown;
+	b->job.done = batch_done;
+	b->job.arg = c->core;
+	rd_ledger_submit(c->core->ledger, &b->job);
+}
+
+int rd_collector_checkpoint(struct rd_collector *c, const struct rd_cursor *cursor)
+{
+	struct rd_core *core = c->core;
+	struct rd_batch *b = current_batch(c);
+
+	if (!b)
+		return 1; /* out of memory: pause, retry later */
+	b->cursor = *cursor;
+	b->has_cursor = 1;
+	c->dirty = 0;
+	if (b->ncalls >= core->cfg->batch_max ||
+	    mono_ms() - c->batch_started_ms >= core->cfg->commit_interval_ms)
+		submit(c);
+	if (rd_ledger_batches(core->ledger) >= MAX_BATCHES_IN_FLIGHT) {
+		c->paused = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void rd_collector_done(struct rd_collector *c)
+{
+	if (c->state == CS_RUNNING)
+		c->state = CS_DONE;
+	submit(c);
+}
+
+/* --- batches back from the ledger ---------------------------------------- */
+
+static void resume_paused(struct rd_core *core)
+{
+	if (rd_ledger_batches(core->ledger) >= MAX_BATCHES_IN_FLIGHT)
+		return;
+	for (struct rd_collector *c = core->collectors; c; c = c->next)
+		if (c->paused && c->state == CS_RUNNING) {
+			c->paused = 0;
+			c->type->resume(c->priv);
+		}
+}
+
+static void batch_done(struct rd_job *job)
+{
+	struct rd_batch *b = (struct rd_batch *)job;
+	struct rd_core *core = job->arg;
+
+	if (job->status == RD_JOB_OK)
+		rd_debug("committed %s/%s: %zu calls (%zu new), offset %llu", b->site, b->collector,
+			 b->ncalls, b->inserted, (unsigned long long)b->cursor.offset);
+	else
+		rd_warn("batch of %s/%s not committed (%s): it will be read again", b->site,
+			b->collector, job->err[0] ? job->err : "stopped");
+	rd_batch_free(b);
+	if (!core->stopping)
+		resume_paused(core);
+}
+
+/* --- start-up: load the committed state, then start reading -------------- */
+
+struct load_job {
+	struct rd_job job;
+	struct rd_collector *c;
+	char *site, *name;
+	PGresult *cursor, *open;
+};
+
+static enum rd_job_status load_run(struct rd_job *job, PGconn *pg)
+{
+	struct load_job *lj = (struct load_job *)job;
+	const char *p[2] = {lj->site, lj->name};
+
+	PQclear(lj->cursor);
+	PQclear(lj->open);
+	lj->open = NULL;
+	lj->cursor = PQexecParams(pg,
+				  "SELECT dev, ino, \"offset\", fingerprint, source_size,"
+				  " lines_accepted, lines_rejected, lines_unknown"
+				  " FROM reach.cursors WHERE site = $1 AND collector = $2",
+				  2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(lj->cursor) == PGRES_TUPLES_OK)
+		lj->open = PQexecParams(pg,
+					"SELECT queue, callid, extract(epoch FROM entered_at)::bigint,"
+					" coalesce(extract(epoch FROM connected_at)::bigint, 0),"
+					" agent, coalesce(wait_s, -1)"
+					" FROM reach.call_open WHERE site = $1 AND collector = $2",
+					2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(lj->cursor) != PGRES_TUPLES_OK ||
+	    PQresultStatus(lj->open) != PGRES_TUPLES_OK) {
+		snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
+		return rd_pg_retryable(pg, PQresultStatus(lj->cursor) != PGRES_TUPLES_OK
+						   ? lj->cursor
+						   : lj->open)
+			       ? RD_JOB_RETRY
+			       : RD_JOB_FAILED;
+	}
+	return RD_JOB_OK;
+}
+
+static uint64_t col_u64(PGresult *r, int col)
+{
+	return (uint64_t)strtoll(PQgetvalue(r, 0, col), NULL, 10);
+}
+
+static void restore_open(struct rd_collector *c, PGresult *r)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct rd_open_call oc = {
+			.queue = PQgetvalue(r, i, 0),
+			.callid = PQgetvalue(r, i, 1),
+			.agent = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4),
+			.entered = strtoll(PQgetvalue(r, i, 2), NULL, 10),
+			.connected = strtoll(PQgetvalue(r, i, 3), NULL, 10),
+			.wait_s = (int32_t)strtol(PQgetvalue(r, i, 5), NULL, 10),
+		};
+
+		if (rd_calltrack_restore(c->track, &oc) != 0)
+			rd_err("collector %s: out of memory restoring call %s", c->name, oc.callid);
+	}
+}
+
+static void start_collector(struct rd_collector *c, const struct rd_cursor *resume)
+{
+	c->state = CS_RUNNING;
+	if (c->type->start(c->priv, c->core->base, resume, c->core->once) != 0) {
+		rd_err("collector %s: cannot start", c->name);
+		c->state = CS_DONE; /* in once mode, do not wait for it */
+		c->core->exit_status = 1;
+	}
+}
+
+static void load_done(struct rd_job *job)
+{
+	struct load_job *lj = (struct load_job *)job;
+	struct rd_collector *c = lj->c;
+	struct rd_cursor cur, *resume = NULL;
+
+	if (job->status != RD_JOB_OK || c->retiring || c->core->stopping) {
+		if (job->status == RD_JOB_FAILED)
+			rd_err("collector %s: cannot load its state: %s", c->name, job->err);
+		c->state = CS_STOPPED;
+		goto out;
+	}
+	if (PQntuples(lj->cursor) == 1) {
+		cur = (struct rd_cursor){col_u64(lj->cursor, 0), col_u64(lj->cursor, 1),
+					 col_u64(lj->cursor, 2), col_u64(lj->cursor, 3),
+					 col_u64(lj->cursor, 4)};
+		c->accepted = col_u64(lj->cursor, 5);
+		c->rejected = col_u64(lj->cursor, 6);
+		c->unknown = col_u64(lj->cursor, 7);
+		resume = &cur;
+	}
+	restore_open(c, lj->open);
+	rd_info("collector %s: starting at offset %llu with %zu calls in progress", c->name,
+		resume ? (unsigned long long)resume->offset : 0ULL,
+		rd_calltrack_open_count(c->track));
+	start_collector(c, resume);
+out:
+	PQclear(lj->cursor);
+	PQclear(lj->open);
+	free(lj->site);
+	free(lj->name);
+	free(lj);
+}
+
+static int collector_launch(struct rd_core *core, struct rd_collector *c)
+{
+	struct load_job *lj = calloc(1, sizeof(*lj));
+
+	c->core = core;
+	c->track = rd_calltrack_new(&c->topt, on_call_finished, c);
+	if (!lj || !c->track || !(lj->site = strdup(c->site)) || !(lj->name = strdup(c->name))) {
+		if (lj)
+			free(lj->site);
+		free(lj);
+		return -1;
+	}
+	lj->c = c;
+	lj->job.run = load_run;
+	lj->job.done = load_done;
+	c->state = CS_LOADING;
+	rd_ledger_submit(core->ledger, &lj->job);
+	return 0;
+}
+
+/* --- sites, gauges and Redis ---------------------------------------------- */
+
+static size_t site_gauges(void *arg, const char *site, struct rd_gauge **out);
+
+static void refresh_all(struct rd_core *core)
+{
+	for (struct rd_collector *c = core->collectors; c; c = c->next) {
+		struct rd_collector *d;
+
+		for (d = core->collectors; d != c; d = d->next)
+			if (strcmp(d->site, c->site) == 0)
+				break;
+		if (d == c)
+			rd_refresh_site(core->refresh, c->site);
+	}
+	core->last_refresh_ms = mono_ms();
+}
+
+static void on_cache_ready(void *arg)
+{
+	struct rd_core *core = arg;
+
+	if (core->refresh)
+		refresh_all(core);
+}
+
+struct gauge_ctx {
+	struct rd_gauge *g;
+	size_t n, cap;
+	int64_t failed;
+};
+
+static void gauge_add(void *arg, const struct rd_open_call *oc)
+{
+	struct gauge_ctx *ctx = arg;
+	size_t i;
+
+	if (oc->connected)
+		return;
+	for (i = 0; i < ctx->n; i++)
+		if (strcmp(ctx->g[i].queue, oc->queue) == 0)
+			break;
+	if (i == ctx->n) {
+		if (ctx->n == ctx->cap) {
+			size_t cap = ctx->cap ? ctx->cap * 2 : 16;
+			struct rd_gauge *g = realloc(ctx->g, cap * sizeof(*g));
+
+			if (!g) {
+				ctx->failed = 1;
+				return;
+			}
+			ctx->g = g;
+			ctx->cap = cap;
+		}
+		ctx->g[ctx->n++] = (struct rd_gauge){oc->queue, 0, oc->entered};
+	}
+	ctx->g[i].waiting++;
+	if (oc->entered < ctx->g[i].oldest_entered)
+		ctx->g[i].oldest_entered = oc->entered;
+}
+
+/* Queue names point into the trackers: valid until the loop runs again. */
+static size_t site_gauges(void *arg, const char *site, struct rd_gauge **out)
+{
+	struct rd_core *core = arg;
+	struct gauge_ctx ctx = {0};
+
+	for (struct rd_collector *c = core->collectors; c; c = c->next)
+		if (c->track && strcmp(c->site, site) == 0)
+			rd_calltrack_foreach_open(c->track, gauge_add, &ctx);
+	*out = ctx.g;
+	return ctx.n;
+}
+
+/* --- the tick: commits by time, refreshes, completion -------------------- */
+
+static int all_read(const struct rd_core *core)
+{
+	for (const struct rd_collector *c = core->collectors; c; c = c->next)
+		if (c->state == CS_LOADING || c->state == CS_RUNNING)
+			return 0;
+	return 1;
+}
+
+static void flush_due(struct rd_core *core, int force)
+{
+	int64_t now = mono_ms();
+
+	for (struct rd_collector *c = core->collectors; c; c = c->next)
+		if (c->batch && !c->dirty &&
+		    (force || now - c->batch_started_ms >= core->cfg->commit_interval_ms))
+			submit(c);
+}
+
+static void finish_once(struct rd_core *core)
+{
+	if (!core->finishing) {
+		/* everything is committed: one last refresh of Redis */
+		core->finishing = 1;
+		refresh_all(core);
+		return;
+	}
+	if (rd_refresh_busy(core->refresh))
+		return;
+	event_base_loopexit(core->base, NULL);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct rd_core *core = arg;
+	int64_t now = mono_ms();
+
+	flush_due(core, core->stopping || core->once);
+	if (core->stopping) {
+		if (rd_ledger_batches(core->ledger) == 0) {
+			event_base_loopexit(core->base, NULL);
+		} else if (now > core->stop_deadline_ms) {
+			rd_warn("PostgreSQL did not take the last batches in time; they will be"
+				" read again at the next start");
+			rd_ledger_cancel(core->ledger);
+			core->exit_status = 1;
+			event_base_loopexit(core->base, NULL);
+		}
+		return;
+	}
+	if (core->once) {
+		if (all_read(core) && rd_ledger_batches(core->ledger) == 0)
+			finish_once(core);
+		return;
+	}
+	if (now - core->last_refresh_ms >= core->cfg->refresh_interval_ms)
+		refresh_all(core);
+}
+
+/* --- lifecycle ----------------------------------------------------------- */
+
+static void log_error(void *arg, const char *msg)
+{
+	rd_err("%s", msg);
+}
+
+static int build_collectors(struct rd_core *core, struct rd_config *cfg,
+			    struct rd_collector **list)
+{
+	int nerr = 0;
+
+	*list = NULL;
+	for (const struct rd_section *s = rd_config_next(cfg, "collector", NULL); s;
+	     s = rd_config_next(cfg, "collector", s)) {
+		struct rd_collector *c = collector_build(cfg, s, log_error, NULL, &nerr);
+
+		if (c) {
+			c->next = *list;
+			*list = c;
+		}
+	}
+	return nerr;
+}
+
+struct rd_core *rd_core_new(struct event_base *base, struct rd_config *cfg, int once)
+{
+	struct rd_core *core = calloc(1, sizeof(*core));
+	struct rd_cache_options copt;
+	struct timeval tv = {0, POLL_MS * 1000};
+
+	if (!core)
+		return NULL;
+	core->base = base;
+	core->cfg = cfg;
+	core->once = once;
+	core->started_at = time(NULL);
+	warn_planned(cfg);
+	if (build_collectors(core, cfg, &core->collectors) != 0)
+		goto fail;
+	copt = (struct rd_cache_options){cfg->redis_address, cfg->redis_password, cfg->redis_db,
+					 cfg->redis_timeout_ms, 0};
+	core->ledger = rd_ledger_new(base, cfg->pg_conninfo, cfg->pg_password);
+	core->cache = rd_cache_new(base, &copt, on_cache_ready, core);
+	if (!core->ledger || !core->cache)
+		goto fail;
+	core->refresh = rd_refresh_new(core->ledger, core->cache, cfg->redis_ttl_s, site_gauges,
+				       core);
+	core->tick = event_new(base, -1, EV_PERSIST, on_tick, core);
+	if (!core->refresh || !core->tick || event_add(core->tick, &tv) != 0)
+		goto fail;
+	for (struct rd_collector *c = core->collectors; c; c = c->next)
+		if (collector_launch(core, c) != 0)
+			goto fail;
+	return core;
+fail:
+	rd_err("cannot start: out of memory or bad configuration");
+	rd_core_free(core);
+	return NULL;
+}
+
+static void collector_stop(struct rd_collector *c)
+{
+	if (c->state == CS_RUNNING || c->state == CS_DONE)
+		c->type->stop(c->priv);
+	c->state = CS_STOPPED;
+	submit(c);
+}
+
+void rd_core_shutdown(struct rd_core *core)
+{
+	if (core->stopping)
+		return;
+	rd_info("stopping: committing what was read");
+	core->stopping = 1;
+	core->stop_deadline_ms = mono_ms() + DRAIN_DEADLINE_S * 1000;
+	for (struct rd_collector *c = core->collectors; c; c = c->next)
+		collector_stop(c);
+}
+
+/* Same collector, same settings: order of keys does not matter. */
+static int same_section(const struct rd_section *a, const struct rd_section *b)
+{
+	if (a->nkv != b->nkv)
+		return 0;
+	for (size_t i = 0; i < a->nkv; i++) {
+		const char *v = rd_section_get(b, a->kv[i].key);
+
+		if (!v || strcmp(v, a->kv[i].value) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static const struct rd_section *find_named(const struct rd_config *cfg, const char *name)
+{
+	for (const struct rd_section *s = rd_config_next(cfg, "collector", NULL); s;
+	     s = rd_config_next(cfg, "collector", s))
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+void rd_core_reload(struct rd_core *core, struct rd_config *cfg)
+{
+	struct rd_collector *keep = NULL, *c, *next, *fresh = NULL;
+	int nerr = 0;
+
+	if (strcmp(cfg->pg_conninfo, core->cfg->pg_conninfo) != 0 ||
+	    strcmp(cfg->redis_address, core->cfg->redis_address) != 0)
+		rd_warn("reload: [postgres] and [redis] changes take effect at the next restart");
+	/* Unchanged collectors keep running; the others stop and commit. Their
+	 * successors load the state the final batch committed (jobs run in order). */
+	for (c = core->collectors; c; c = next) {
+		const struct rd_section *s = find_named(cfg, c->name);
+
+		next = c->next;
+		if (s && c->state != CS_STOPPED && same_section(c->section, s)) {
+			c->section = s;
+			c->next = keep;
+			keep = c;
+		} else {
+			rd_info("reload: collector %s %s", c->name, s ? "changed" : "removed");
+			collector_stop(c);
+			c->retiring = 1;
+			c->next = core->retired;
+			core->retired = c;
+		}
+	}
+	core->collectors = keep;
+	for (const struct rd_section *s = rd_config_next(cfg, "collector", NULL); s;
+	     s = rd_config_next(cfg, "collector", s)) {
+		for (c = keep; c && strcmp(c->name, s->name) != 0; c = c->next)
+			;
+		if (c)
+			continue;
+		c = collector_build(cfg, s, log_error, NULL, &nerr);
+		if (!c)
+			continue;
+		rd_info("reload: collector %s started", c->name);
+		c->next = fresh;
+		fresh = c;
+	}
+	rd_config_free(core->cfg);
+	core->cfg = cfg;
+	for (c = fresh; c; c = next) {
+		next = c->next;
+		c->next = core->collectors;
+		core->collectors = c;
+		if (collector_launch(core, c) != 0)
+			rd_err("reload: cannot start collector %s", c->name);
+	}
+	refresh_all(core);
+}
+
+int rd_core_exit_status(const struct rd_core *core)
+{
+	return core->exit_status;
+}
+
+void rd_core_free(struct rd_core *core)
+{
+	struct rd_collector *c, *next;
+
+	if (!core)
+		return;
+	for (c = core->collectors; c; c = c->next) {
+		if (c->state == CS_RUNNING || c->state == CS_DONE)
+			c->type->stop(c->priv);
+		c->state = CS_STOPPED;
+	}
+	core->stopping = 1;
+	if (core->ledger)
+		rd_ledger_cancel(core->ledger);
+	rd_ledger_free(core->ledger); /* completes or cancels every job */
+	rd_refresh_free(core->refresh);
+	rd_cache_free(core->cache);
+	if (core->tick)
+		event_free(core->tick);
+	for (c = core->collectors; c; c = next) {
+		next = c->next;
+		collector_free(c);
+	}
+	for (c = core->retired; c; c = next) {
+		next = c->next;
+		collector_free(c);
+	}
+	rd_config_free(core->cfg);
+	free(core);
+}

@@ -1,0 +1,344 @@
+/* reachctl.c - the administrator's and scripts' command line: reads
+ * PostgreSQL (and pings Redis) with the daemon's own configuration. Blocking
+ * I/O is fine here: this is a short-lived command, not the daemon. */
+#include <errno.h>
+#include <getopt.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cache_addr.h"
+#include "config.h"
+#include "version.h"
+
+#define DEFAULT_CONFIG "/etc/reachd/reachd.conf"
+#define FLOAT8OID 701
+#define INT4OID 23
+#define INT8OID 20
+
+struct ctl {
+	struct rd_config *cfg;
+	PGconn *pg;
+	const char *site, *queue, *from, *to;
+	int json;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: reachctl [-c FILE] COMMAND [options]\n"
+		"commands:\n"
+		"  indicators [--site S] [--queue Q] [--from T] [--to T] [--json]\n"
+		"             every telephony figure for the period (default: the last 24 h)\n"
+		"  status [--json]\n"
+		"             each collector's source, cursor, lag and line counts; the state of\n"
+		"             PostgreSQL and Redis\n"
+		"T is ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29 08:00+01:00, 2026-11-29); UTC\n"
+		"when no offset is given. Periods are aligned to whole minutes.\n");
+}
+
+static void print_error(void *arg, const char *msg)
+{
+	fprintf(stderr, "%s\n", msg);
+}
+
+static PGconn *pg_connect(const struct rd_config *cfg)
+{
+	const char *keys[] = {"connect_timeout", "application_name", "dbname", "password", NULL};
+	const char *vals[] = {"10", "reachctl", cfg->pg_conninfo, cfg->pg_password, NULL};
+	PGconn *pg;
+
+	if (!cfg->pg_password)
+		keys[3] = NULL;
+	pg = PQconnectdbParams(keys, vals, 1);
+	if (!pg || PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "reachctl: cannot connect to PostgreSQL: %s",
+			pg ? PQerrorMessage(pg) : "out of memory\n");
+		PQfinish(pg);
+		return NULL;
+	}
+	PQclear(PQexec(pg, "SET TimeZone = 'UTC'"));
+	return pg;
+}
+
+/* A result cell as JSON, typed from the column's type. */
+static json_t *cell(PGresult *r, int row, int col)
+{
+	const char *v = PQgetvalue(r, row, col);
+
+	if (PQgetisnull(r, row, col))
+		return json_null();
+	switch (PQftype(r, col)) {
+	case INT4OID:
+	case INT8OID: return json_integer(strtoll(v, NULL, 10));
+	case FLOAT8OID: return json_real(strtod(v, NULL));
+	default: return json_string(v);
+	}
+}
+
+static PGresult *query(struct ctl *c, const char *sql, int n, const char *const *p)
+{
+	PGresult *r = PQexecParams(c->pg, sql, n, NULL, p, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		if (state && strncmp(state, "22", 2) == 0)
+			fprintf(stderr, "reachctl: bad --from/--to: %s", PQresultErrorMessage(r));
+		else
+			fprintf(stderr, "reachctl: %s", PQerrorMessage(c->pg));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* --- indicators ------------------------------------------------------------ */
+
+static const char SQL_PERIOD[] =
+	"SELECT to_char(f, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(t, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	" f, t FROM (SELECT date_trunc('minute', coalesce($1::timestamptz, t0 - interval '24 hours')) f,"
+	" date_trunc('minute', coalesce($2::timestamptz, t0) + interval '59.999999 seconds') t"
+	" FROM (SELECT coalesce($2::timestamptz, now()) t0) z) x";
+
+static void print_text(PGresult *r, const char *from, const char *to)
+{
+	printf("period %s .. %s (UTC)\n", from, to);
+	if (PQntuples(r) == 0)
+		printf("no calls in this period\n");
+	for (int row = 0; row < PQntuples(r); row++) {
+		printf("\n%s / %s\n", PQgetvalue(r, row, 0), PQgetvalue(r, row, 1));
+		for (int col = 2; col < PQnfields(r); col++) {
+			const char *v = PQgetisnull(r, row, col) ? "-" : PQgetvalue(r, row, col);
+			char buf[32];
+
+			if (!PQgetisnull(r, row, col) && PQftype(r, col) == FLOAT8OID) {
+				snprintf(buf, sizeof(buf), "%.4f", strtod(v, NULL));
+				v = buf;
+			}
+			printf("  %-16s %s\n", PQfname(r, col), v);
+		}
+	}
+}
+
+static int print_json(PGresult *r, const char *from, const char *to)
+{
+	json_t *root = json_object(), *calls = json_array();
+
+	if (!root || !calls)
+		return 1;
+	for (int row = 0; row < PQntuples(r); row++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "site", json_string(PQgetvalue(r, row, 0)));
+		json_object_set_new(o, "queue", json_string(PQgetvalue(r, row, 1)));
+		json_object_set_new(o, "from", json_string(from));
+		json_object_set_new(o, "to", json_string(to));
+		for (int col = 2; col < PQnfields(r); col++)
+			json_object_set_new(o, PQfname(r, col), cell(r, row, col));
+		json_array_append_new(calls, o);
+	}
+	json_object_set_new(root, "calls", calls);
+	if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+		return 1;
+	putchar('\n');
+	json_decref(root);
+	return 0;
+}
+
+static int cmd_indicators(struct ctl *c)
+{
+	const char *pp[2] = {c->from, c->to};
+	PGresult *period = query(c, SQL_PERIOD, 2, pp), *r;
+	const char *p[4];
+	int rc;
+
+	if (!period)
+		return 1;
+	p[0] = c->site;
+	p[1] = PQgetvalue(period, 0, 2);
+	p[2] = PQgetvalue(period, 0, 3);
+	p[3] = c->queue;
+	r = query(c,
+		  "SELECT * FROM reach.call_indicators($1, $2, $3)"
+		  " WHERE $4::text IS NULL OR queue = $4",
+		  4, p);
+	if (!r) {
+		PQclear(period);
+		return 1;
+	}
+	if (c->json)
+		rc = print_json(r, PQgetvalue(period, 0, 0), PQgetvalue(period, 0, 1));
+	else {
+		print_text(r, PQgetvalue(period, 0, 0), PQgetvalue(period, 0, 1));
+		rc = 0;
+	}
+	PQclear(r);
+	PQclear(period);
+	return rc;
+}
+
+/* --- status -------------------------------------------------------------- */
+
+static const char *redis_state(const struct rd_config *cfg, char *buf, size_t len)
+{
+	char host[RD_CACHE_ADDR_HOSTLEN], err[256];
+	struct timeval tv = {2, 0};
+	redisContext *rc;
+	redisReply *reply;
+	int port;
+
+	if (rd_cache_parse_address(cfg->redis_address, host, sizeof(host), &port, err,
+				   sizeof(err)) != 0) {
+		snprintf(buf, len, "bad address: %s", err);
+		return buf;
+	}
+	rc = port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
+	if (!rc || rc->err) {
+		snprintf(buf, len, "unreachable: %s", rc ? rc->errstr : "out of memory");
+		redisFree(rc);
+		return buf;
+	}
+	if (cfg->redis_password) {
+		reply = redisCommand(rc, "AUTH %s", cfg->redis_password);
+		freeReplyObject(reply);
+	}
+	reply = redisCommand(rc, "PING");
+	snprintf(buf, len, "%s", reply && reply->type == REDIS_REPLY_STATUS ? "ok" : "error");
+	freeReplyObject(reply);
+	redisFree(rc);
+	return buf;
+}
+
+static json_t *collector_status(struct ctl *c, const struct rd_section *s)
+{
+	const char *site = rd_section_get(s, "site") ? rd_section_get(s, "site") : c->cfg->site;
+	const char *path = rd_section_get(s, "path");
+	const char *p[2] = {site ? site : "", s->name};
+	json_t *o = json_pack("{s:s, s:s, s:s?, s:s?}", "name", s->name, "type",
+			      rd_section_get(s, "type"), "site", site, "source", path);
+	PGresult *r = c->pg ? query(c,
+				    "SELECT \"offset\", source_size, lines_accepted, lines_rejected,"
+				    " lines_unknown, to_char(committed_at AT TIME ZONE 'UTC',"
+				    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+				    " extract(epoch FROM now() - committed_at)::bigint, ino"
+				    " FROM reach.cursors WHERE site = $1 AND collector = $2",
+				    2, p)
+			    : NULL;
+	struct stat sb;
+
+	if (r && PQntuples(r) == 1) {
+		long long off = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+
+		json_object_set_new(o, "offset", json_integer(off));
+		json_object_set_new(o, "lines_accepted", cell(r, 0, 2));
+		json_object_set_new(o, "lines_rejected", cell(r, 0, 3));
+		json_object_set_new(o, "lines_unknown", cell(r, 0, 4));
+		json_object_set_new(o, "committed_at", cell(r, 0, 5));
+		json_object_set_new(o, "committed_age_s", cell(r, 0, 6));
+		/* lag: what the source holds beyond the cursor, when we can see it */
+		if (path && stat(path, &sb) == 0)
+			json_object_set_new(
+				o, "lag_bytes",
+				json_integer((long long)sb.st_ino == strtoll(PQgetvalue(r, 0, 7), NULL, 10)
+						     ? (long long)sb.st_size - off
+						     : (long long)sb.st_size));
+	}
+	PQclear(r);
+	return o;
+}
+
+static int cmd_status(struct ctl *c)
+{
+	char redis[300];
+	json_t *root = json_object(), *cols = json_array();
+	const char *key;
+	json_t *v;
+
+	json_object_set_new(root, "postgres",
+			    json_string(c->pg ? "ok" : "unreachable"));
+	json_object_set_new(root, "redis", json_string(redis_state(c->cfg, redis, sizeof(redis))));
+	for (const struct rd_section *s = rd_config_next(c->cfg, "collector", NULL); s;
+	     s = rd_config_next(c->cfg, "collector", s))
+		json_array_append_new(cols, collector_status(c, s));
+	json_object_set_new(root, "collectors", cols);
+	if (c->json) {
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else {
+		size_t i;
+
+		printf("postgres  %s\nredis     %s\n", c->pg ? "ok" : "unreachable", redis);
+		json_array_foreach(cols, i, v) {
+			json_t *x;
+
+			printf("\ncollector %s\n", json_string_value(json_object_get(v, "name")));
+			json_object_foreach(v, key, x) {
+				char *s = json_dumps(x, JSON_ENCODE_ANY);
+
+				if (strcmp(key, "name") != 0)
+					printf("  %-16s %s\n", key, s ? s : "?");
+				free(s);
+			}
+		}
+	}
+	json_decref(root);
+	return c->pg ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"site", required_argument, NULL, 's'},
+		{"queue", required_argument, NULL, 'q'},  {"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},	  {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}};
+	struct ctl c = {0};
+	const char *config = DEFAULT_CONFIG, *cmd;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("reachctl %s\n", REACHD_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	optind++;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': c.site = optarg; break;
+		case 'q': c.queue = optarg; break;
+		case 'f': c.from = optarg; break;
+		case 't': c.to = optarg; break;
+		case 'j': c.json = 1; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (strcmp(cmd, "indicators") != 0 && strcmp(cmd, "status") != 0) {
+		fprintf(stderr, "reachctl: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (rd_config_load(config, &c.cfg, print_error, NULL) != 0)
+		return 1;
+	c.pg = pg_connect(c.cfg);
+	if (strcmp(cmd, "indicators") == 0)
+		rc = c.pg ? cmd_indicators(&c) : 1;
+	else
+		rc = cmd_status(&c);
+	PQfinish(c.pg);
+	rd_config_free(c.cfg);
+	return rc;
+}

@@ -1,0 +1,287 @@
+/* refresh.c - see refresh.h. */
+#include "refresh.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "ledger.h"
+#include "log.h"
+
+#define FLOAT8OID 701
+#define KEY_MAX 1024
+
+static const struct {
+	const char *name;
+	int64_t seconds;
+} windows[] = {{"15m", 900}, {"1h", 3600}, {"24h", 86400}, {"7d", 604800}, {"30d", 2592000}};
+#define NWINDOWS (sizeof(windows) / sizeof(windows[0]))
+
+struct site_state {
+	char *site;
+	int running, again;
+	struct site_state *next;
+};
+
+struct rd_refresh {
+	struct rd_ledger *ledger;
+	struct rd_cache *cache;
+	int64_t ttl_s;
+	rd_gauges_fn gauges;
+	void *arg;
+	struct site_state *sites;
+	int running;
+};
+
+struct window_job {
+	struct rd_job job;
+	struct rd_refresh *r;
+	struct site_state *ss;
+	int64_t to;
+	PGresult *res[NWINDOWS];
+};
+
+static void iso8601(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* --- worker side --------------------------------------------------------- */
+
+static enum rd_job_status window_run(struct rd_job *job, PGconn *pg)
+{
+	struct window_job *w = (struct window_job *)job;
+
+	for (size_t i = 0; i < NWINDOWS; i++) {
+		char from[24], to[24];
+		const char *p[3] = {w->ss->site, from, to};
+
+		if (w->res[i])
+			continue; /* done before a reconnect */
+		snprintf(from, sizeof(from), "%lld", (long long)(w->to - windows[i].seconds));
+		snprintf(to, sizeof(to), "%lld", (long long)w->to);
+		w->res[i] = PQexecParams(pg,
+					 "SELECT * FROM reach.call_indicators($1, to_timestamp($2),"
+					 " to_timestamp($3))",
+					 3, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(w->res[i]) != PGRES_TUPLES_OK) {
+			int retry = rd_pg_retryable(pg, w->res[i]);
+
+			snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
+			PQclear(w->res[i]);
+			w->res[i] = NULL;
+			return retry ? RD_JOB_RETRY : RD_JOB_FAILED;
+		}
+	}
+	return RD_JOB_OK;
+}
+
+/* --- loop side ----------------------------------------------------------- */
+
+static int make_key(char *key, const char *site, const char *kind, const char *queue,
+		    const char *suffix)
+{
+	char es[KEY_MAX / 4], eq[KEY_MAX / 2];
+	int n;
+
+	if (rd_cache_escape(site, es, sizeof(es)) < 0 ||
+	    (queue && rd_cache_escape(queue, eq, sizeof(eq)) < 0))
+		return -1;
+	if (queue)
+		n = snprintf(key, KEY_MAX, "reach:{%s}:%s:%s%s%s", es, kind, eq, suffix ? ":" : "",
+			     suffix ? suffix : "");
+	else
+		n = snprintf(key, KEY_MAX, "reach:{%s}:%s", es, kind);
+	return n > 0 && n < KEY_MAX ? 0 : -1;
+}
+
+/* One row of reach.call_indicators -> one hash. Rates and means get 6
+ * decimals; NULL figures are left out. */
+static void write_window(struct rd_refresh *r, const char *site, PGresult *res, int row,
+			 size_t wi, int64_t to)
+{
+	struct rd_cache_field f[40];
+	char vals[40][32], key[KEY_MAX], from_s[24], to_s[24], now_s[24];
+	const char *queue = PQgetvalue(res, row, 1);
+	int ncols = PQnfields(res);
+	size_t n = 0;
+
+	if (make_key(key, site, "calls", queue, windows[wi].name) != 0)
+		return;
+	iso8601(to - windows[wi].seconds, from_s, sizeof(from_s));
+	iso8601(to, to_s, sizeof(to_s));
+	iso8601(time(NULL), now_s, sizeof(now_s));
+	f[n++] = (struct rd_cache_field){"site", site};
+	f[n++] = (struct rd_cache_field){"queue", queue};
+	f[n++] = (struct rd_cache_field){"window", windows[wi].name};
+	f[n++] = (struct rd_cache_field){"from", from_s};
+	f[n++] = (struct rd_cache_field){"to", to_s};
+	f[n++] = (struct rd_cache_field){"updated_at", now_s};
+	for (int c = 2; c < ncols && n < 40; c++) {
+		const char *v = PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
+
+		if (v && PQftype(res, c) == FLOAT8OID) {
+			snprintf(vals[n], sizeof(vals[n]), "%.6f", strtod(v, NULL));
+			v = vals[n];
+		}
+		f[n++] = (struct rd_cache_field){PQfname(res, c), v};
+	}
+	rd_cache_put_hash(r->cache, key, f, n, r->ttl_s);
+	if (make_key(key, site, "queues", NULL, NULL) == 0 && rd_cache_escape(queue, vals[0], 32) >= 0)
+		rd_cache_add_member(r->cache, key, vals[0], r->ttl_s);
+}
+
+static void write_gauge(struct rd_refresh *r, const char *site, const char *queue, long waiting,
+			int64_t oldest)
+{
+	char key[KEY_MAX], w[24], l[24], now_s[24];
+	int64_t now = time(NULL);
+	struct rd_cache_field f[3] = {{"calls_waiting", w}, {"longest_wait_s", l},
+				      {"updated_at", now_s}};
+
+	if (make_key(key, site, "live", queue, NULL) != 0)
+		return;
+	snprintf(w, sizeof(w), "%ld", waiting);
+	snprintf(l, sizeof(l), "%lld", (long long)(waiting && now > oldest ? now - oldest : 0));
+	iso8601(now, now_s, sizeof(now_s));
+	rd_cache_put_hash(r->cache, key, f, 3, r->ttl_s);
+}
+
+static const struct rd_gauge *find_gauge(const struct rd_gauge *g, size_t n, const char *queue)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(g[i].queue, queue) == 0)
+			return &g[i];
+	return NULL;
+}
+
+/* Gauges for every queue seen in 30 days or waiting now (0 when idle). */
+static void write_gauges(struct rd_refresh *r, const char *site, PGresult *month)
+{
+	struct rd_gauge *g = NULL;
+	size_t n = r->gauges(r->arg, site, &g);
+
+	for (int row = 0; month && row < PQntuples(month); row++) {
+		const char *q = PQgetvalue(month, row, 1);
+		const struct rd_gauge *x = find_gauge(g, n, q);
+
+		if (!x)
+			write_gauge(r, site, q, 0, 0);
+	}
+	for (size_t i = 0; i < n; i++)
+		write_gauge(r, site, g[i].queue, g[i].waiting, g[i].oldest_entered);
+	free(g);
+}
+
+static void start_job(struct rd_refresh *r, struct site_state *ss);
+
+static void window_done(struct rd_job *job)
+{
+	struct window_job *w = (struct window_job *)job;
+	struct rd_refresh *r = w->r;
+	struct site_state *ss = w->ss;
+
+	if (job->status == RD_JOB_OK && rd_cache_connected(r->cache)) {
+		for (size_t i = 0; i < NWINDOWS; i++)
+			for (int row = 0; row < PQntuples(w->res[i]); row++)
+				write_window(r, ss->site, w->res[i], row, i, w->to);
+		write_gauges(r, ss->site, w->res[NWINDOWS - 1]);
+	} else if (job->status == RD_JOB_FAILED) {
+		rd_err("refresh of site %s failed: %s", ss->site, job->err);
+	}
+	for (size_t i = 0; i < NWINDOWS; i++)
+		PQclear(w->res[i]);
+	free(w);
+	ss->running = 0;
+	r->running--;
+	if (ss->again) {
+		ss->again = 0;
+		start_job(r, ss);
+	}
+}
+
+static void start_job(struct rd_refresh *r, struct site_state *ss)
+{
+	struct window_job *w = calloc(1, sizeof(*w));
+	int64_t now = time(NULL);
+
+	if (!w) {
+		rd_err("refresh: out of memory");
+		return;
+	}
+	w->job.run = window_run;
+	w->job.done = window_done;
+	w->r = r;
+	w->ss = ss;
+	w->to = now - now % 60 + 60; /* end of the current minute */
+	ss->running = 1;
+	r->running++;
+	rd_ledger_submit(r->ledger, &w->job);
+}
+
+void rd_refresh_site(struct rd_refresh *r, const char *site)
+{
+	struct site_state *ss;
+
+	for (ss = r->sites; ss; ss = ss->next)
+		if (strcmp(ss->site, site) == 0)
+			break;
+	if (!ss) {
+		ss = calloc(1, sizeof(*ss));
+		if (!ss || !(ss->site = strdup(site))) {
+			free(ss);
+			return;
+		}
+		ss->next = r->sites;
+		r->sites = ss;
+	}
+	if (ss->running)
+		ss->again = 1;
+	else
+		start_job(r, ss);
+}
+
+int rd_refresh_busy(const struct rd_refresh *r)
+{
+	struct rd_cache_stats st;
+
+	rd_cache_get_stats(r->cache, &st);
+	return r->running > 0 || (st.connected && st.inflight > 0);
+}
+
+struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cache,
+				  int64_t ttl_s, rd_gauges_fn gauges, void *arg)
+{
+	struct rd_refresh *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->ledger = ledger;
+	r->cache = cache;
+	r->ttl_s = ttl_s;
+	r->gauges = gauges;
+	r->arg = arg;
+	return r;
+}
+
+/* Jobs still queued hold pointers to their site: free only after the
+ * ledger has been freed (it completes or cancels every job). */
+void rd_refresh_free(struct rd_refresh *r)
+{
+	struct site_state *ss, *next;
+
+	if (!r)
+		return;
+	for (ss = r->sites; ss; ss = next) {
+		next = ss->next;
+		free(ss->site);
+		free(ss);
+	}
+	free(r);
+}

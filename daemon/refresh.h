@@ -1,0 +1,34 @@
+/* refresh.h - keeps Redis equal to what PostgreSQL says: the rolling windows
+ * of every site (computed by reach.call_indicators, the same function
+ * reachctl reads) and the live gauges from the call trackers. Everything is
+ * written as absolute values with a TTL, so a rewrite never inflates, and an
+ * emptied Redis is complete again after one refresh. */
+#ifndef RD_REFRESH_H
+#define RD_REFRESH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rd_cache;
+struct rd_ledger;
+struct rd_refresh;
+
+/* Live gauge of one queue, gathered from the trackers by the core. */
+struct rd_gauge {
+	const char *queue;
+	long waiting;
+	int64_t oldest_entered; /* 0 when nobody waits */
+};
+
+/* The core supplies the gauges of a site on demand. */
+typedef size_t (*rd_gauges_fn)(void *arg, const char *site, struct rd_gauge **out);
+
+struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cache,
+				  int64_t ttl_s, rd_gauges_fn gauges, void *arg);
+void rd_refresh_free(struct rd_refresh *r);
+/* Recompute and rewrite everything about site (coalesced while one runs). */
+void rd_refresh_site(struct rd_refresh *r, const char *site);
+/* 1 while a refresh is computing or its writes are in flight. */
+int rd_refresh_busy(const struct rd_refresh *r);
+
+#endif

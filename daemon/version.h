@@ -1,0 +1,4 @@
+#ifndef RD_VERSION_H
+#define RD_VERSION_H
+#define REACHD_VERSION "0.1.0"
+#endif

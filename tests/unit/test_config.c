@@ -1,0 +1,155 @@
+/* Unit tests: typed values and file:line error reporting (daemon/config.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static void test_durations(void **state)
+{
+	char err[128];
+	int64_t ms;
+
+	assert_int_equal(rd_parse_duration_ms("90s", &ms, err, sizeof(err)), 0);
+	assert_int_equal(ms, 90000);
+	assert_int_equal(rd_parse_duration_ms("15m", &ms, err, sizeof(err)), 0);
+	assert_int_equal(ms, 900000);
+	assert_int_equal(rd_parse_duration_ms("2h", &ms, err, sizeof(err)), 0);
+	assert_int_equal(ms, 7200000);
+	assert_int_equal(rd_parse_duration_ms("200ms", &ms, err, sizeof(err)), 0);
+	assert_int_equal(ms, 200);
+	assert_int_equal(rd_parse_duration_ms("20", &ms, err, sizeof(err)), 0);
+	assert_int_equal(ms, 20000);
+	assert_int_equal(rd_parse_duration_ms("1.5h", &ms, err, sizeof(err)), 0);
+	assert_int_equal(ms, 5400000);
+	assert_int_equal(rd_parse_duration_ms("15 parsecs", &ms, err, sizeof(err)), -1);
+	assert_int_equal(rd_parse_duration_ms("-3s", &ms, err, sizeof(err)), -1);
+	assert_int_equal(rd_parse_duration_ms("", &ms, err, sizeof(err)), -1);
+}
+
+static void test_percent_size_bool(void **state)
+{
+	char err[128];
+	double p;
+	uint64_t sz;
+	int b;
+
+	assert_int_equal(rd_parse_percent("85%", &p, err, sizeof(err)), 0);
+	assert_true(p > 0.8499 && p < 0.8501);
+	assert_int_equal(rd_parse_percent("0.75", &p, err, sizeof(err)), 0);
+	assert_true(p > 0.7499 && p < 0.7501);
+	assert_int_equal(rd_parse_percent("120%", &p, err, sizeof(err)), -1);
+	assert_int_equal(rd_parse_size("64k", &sz, err, sizeof(err)), 0);
+	assert_int_equal(sz, 65536);
+	assert_int_equal(rd_parse_size("1M", &sz, err, sizeof(err)), 0);
+	assert_int_equal(sz, 1048576);
+	assert_int_equal(rd_parse_size("3 bananas", &sz, err, sizeof(err)), -1);
+	assert_int_equal(rd_parse_bool("yes", &b, err, sizeof(err)), 0);
+	assert_int_equal(b, 1);
+	assert_int_equal(rd_parse_bool("off", &b, err, sizeof(err)), 0);
+	assert_int_equal(b, 0);
+	assert_int_equal(rd_parse_bool("maybe", &b, err, sizeof(err)), -1);
+}
+
+struct errors {
+	char msgs[16][512];
+	int n;
+};
+
+static void collect(void *arg, const char *msg)
+{
+	struct errors *e = arg;
+
+	if (e->n < 16)
+		snprintf(e->msgs[e->n++], sizeof(e->msgs[0]), "%s", msg);
+}
+
+static char *write_tmp(const char *text)
+{
+	static char path[64];
+	FILE *fp;
+	int fd;
+
+	strcpy(path, "/tmp/reachd-test-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fp = fdopen(fd, "w");
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+static void test_contract_config_loads(void **state)
+{
+	const char *text = "[postgres]\nconninfo = host=/var/run/postgresql dbname=reachd\n"
+			   "[redis]\naddress = 127.0.0.1:6379          ; comment\n"
+			   "[collector \"standard\"]\ntype = queuelog\n"
+			   "path = /var/log/asterisk/queue_log\nsite = prefecture\n"
+			   "[smtp]\nserver = localhost:25\nfrom = reachd@example.gouv.fr\n"
+			   "[http]\nlisten = 127.0.0.1:8470\n"
+			   "[recipients \"qualite\"]\nto = referent.qualite@example.gouv.fr\n"
+			   "[rule \"answered-rate\"]\nfigure = answered_rate\nscope = queue:*\n"
+			   "window = 1h\nwarning = < 85%\ncritical = < 75%\nmin_samples = 20\n"
+			   "for = 10m\nnotify = qualite\n";
+	char *path = write_tmp(text);
+	struct errors e = {0};
+	struct rd_config *cfg;
+	const struct rd_section *s;
+
+	assert_int_equal(rd_config_load(path, &cfg, collect, &e), 0);
+	assert_string_equal(cfg->redis_address, "127.0.0.1:6379");
+	s = rd_config_next(cfg, "collector", NULL);
+	assert_non_null(s);
+	assert_string_equal(s->name, "standard");
+	assert_string_equal(rd_section_get(s, "path"), "/var/log/asterisk/queue_log");
+	assert_int_equal(s->kv[1].line, 7);
+	assert_int_equal(cfg->commit_interval_ms, 1000);
+	rd_config_free(cfg);
+	unlink(path);
+}
+
+static void test_errors_have_lines(void **state)
+{
+	const char *text = "[daemon]\ncommit_interval = soon\nbogus = 1\n"
+			   "[postgres]\nconninfo = dbname=x\n"
+			   "[redis]\naddress = redis.example.org:6379\n"
+			   "[collector]\ntype = queuelog\n"
+			   "[nonsense]\nx = 1\n";
+	char *path = write_tmp(text);
+	char expect[600];
+	struct errors e = {0};
+	struct rd_config *cfg;
+
+	assert_true(rd_config_load(path, &cfg, collect, &e) > 0);
+	assert_null(cfg);
+	snprintf(expect, sizeof(expect), "%s:2: commit_interval:", path);
+	assert_int_equal(strncmp(e.msgs[3], expect, strlen(expect)), 0);
+	snprintf(expect, sizeof(expect), "%s:3: unknown key 'bogus' in [daemon]", path);
+	assert_string_equal(e.msgs[0], expect);
+	snprintf(expect, sizeof(expect), "%s:8: section [collector] needs a name", path);
+	assert_int_equal(strncmp(e.msgs[1], expect, strlen(expect)), 0);
+	snprintf(expect, sizeof(expect), "%s:10: unknown section [nonsense]", path);
+	assert_string_equal(e.msgs[2], expect);
+	snprintf(expect, sizeof(expect), "%s:7: address:", path);
+	assert_int_equal(strncmp(e.msgs[4], expect, strlen(expect)), 0);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_percent_size_bool),
+		cmocka_unit_test(test_contract_config_loads),
+		cmocka_unit_test(test_errors_have_lines),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

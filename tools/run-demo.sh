@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `make run`: private Redis + PostgreSQL under ./var, a simulated prefecture
+# writing its queue_log live, and reachd reading it. Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+var=$(realpath -m var)
+pgport=${PGPORT_REACHD:-54329}
+speed=${SPEED:-60}   # simulated seconds per real second
+mkdir -p "$var"
+tools/servers.sh start "$var"
+
+cat >"$var/reachd.conf" <<CONF
+[daemon]
+site = prefecture
+commit_interval = 1s
+refresh_interval = 2s
+[postgres]
+conninfo = host=$var/pg port=$pgport dbname=reachd user=postgres
+[redis]
+address = unix:$var/redis.sock
+[collector "accueil"]
+type = queuelog
+path = $var/asterisk/queue_log
+site = prefecture
+service_level = 20s
+short_abandon = 5s
+CONF
+mkdir -p "$var/asterisk"
+
+pids=()
+cleanup() {
+	trap - INT TERM EXIT
+	echo
+	echo "stopping..."
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	tools/servers.sh stop "$var"
+	echo "stopped. Data stays in $var (rm -rf var to start afresh)."
+}
+trap cleanup INT TERM EXIT
+
+# A week of history first, then today's traffic written live.
+/usr/bin/python3 tests/sim/simulate.py --out "$var/asterisk" --days 7 --queues 4 \
+	--seed "$RANDOM" --end now --live "$speed" >"$var/simulator.log" 2>&1 &
+pids+=($!)
+build/reachd -c "$var/reachd.conf" -v 2>"$var/reachd.log" &
+pids+=($!)
+
+cat <<TXT
+
+reachd is running on a simulated prefecture (queue_log: $var/asterisk/queue_log,
+written live at ${speed}x). Where to look:
+
+  build/reachctl -c $var/reachd.conf status
+  build/reachctl -c $var/reachd.conf indicators            # last 24 h, every queue
+  build/reachctl -c $var/reachd.conf indicators --json --from "$(date -u +%F) 00:00"
+  redis-cli -s $var/redis.sock --scan --pattern 'reach:*'
+  redis-cli -s $var/redis.sock hgetall 'reach:{prefecture}:calls:<queue>:1h'
+  psql -h $var/pg -p $pgport -U postgres reachd -c 'SELECT * FROM reach.call_indicators_daily'
+  tail -f $var/reachd.log
+
+Ctrl-C stops everything.
+TXT
+wait "${pids[@]}"
