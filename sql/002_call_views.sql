@@ -10,7 +10,8 @@ CREATE TABLE reach.sites (
 
 CREATE FUNCTION reach.hist_bin_low(bin integer) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN bin < 60 THEN bin
+    SELECT CASE WHEN bin IS NULL THEN NULL
+                WHEN bin < 60 THEN bin
                 WHEN bin < 84 THEN 60 + (bin - 60) * 10
                 WHEN bin < 109 THEN 300 + (bin - 84) * 60
                 WHEN bin < 127 THEN 1800 + (bin - 109) * 300
