@@ -321,14 +321,21 @@ class Trace:
         with open(self.log, "rb") as f:
             return f.read()
 
-    def pieces(self, n, rnd=None):
+    def pieces(self, n, rnd=None, whole_seconds=False):
         """Split the log into n byte ranges at line boundaries (random cut points
-        when rnd is given, even otherwise). Returns a list of bytes."""
+        when rnd is given, even otherwise; with whole_seconds, never between two
+        lines of the same second). Returns a list of bytes."""
         data = self.data()
         cuts = []
         for k in range(1, n):
             x = int(len(data) * (rnd.uniform(k - 0.4, k + 0.4) if rnd else k) / n)
             x = data.index(b"\n", x) + 1 if data.find(b"\n", x) >= 0 else len(data)
+            if whole_seconds:
+                while x < len(data):
+                    prev_start = data.rfind(b"\n", 0, x - 1) + 1
+                    if data[prev_start:data.index(b"|", prev_start)] != data[x:data.index(b"|", x)]:
+                        break
+                    x = data.index(b"\n", x) + 1
             cuts.append(x)
         cuts = sorted(set(c for c in cuts if 0 < c < len(data)))
         out, prev = [], 0
@@ -942,9 +949,11 @@ def redis_windows_diff(r, tr, site, queues):
     return errs
 
 
-def check_redis(ck, env, tr, site, timeout=30, daemon=None, label="redis windows"):
+def check_redis(ck, env, tr, site, timeout=30, daemon=None, label="redis windows", all_queues=None):
     """Poll until every window of every queue equals the truth (the daemon
-    refreshes on its own period), then record the result in ck."""
+    refreshes on its own period), then record the result in ck. all_queues:
+    every queue name the daemon may know (default: those of tr's calls and
+    open calls)."""
     r = env.rcli()
     queues = sorted({c.queue for c in tr.calls if c.site == site})
     last = []
@@ -964,7 +973,8 @@ def check_redis(ck, env, tr, site, timeout=30, daemon=None, label="redis windows
     ck.ok(True, label)
     # the set of queues
     members = {m.decode("utf-8") for m in r.smembers(queues_key(site))}
-    allq = {c.queue for c in tr.calls if c.site == site} | {o.queue for o in tr.open if o.site == site}
+    allq = set(all_queues) if all_queues is not None else (
+        {c.queue for c in tr.calls if c.site == site} | {o.queue for o in tr.open if o.site == site})
     ck.ok({esc(x) for x in queues} <= members <= {esc(x) for x in allq},
           "%s: %s holds %s, expected the escaped names of %s" % (label, queues_key(site), sorted(members), sorted(allq)))
     log("%s: %d queues x %d windows exact" % (label, len(queues), len(WINDOWS)))
