@@ -110,7 +110,7 @@ static void test_exits_are_timed_out(void **state)
 	const char *verbs[] = {"EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY", "WITHDRAW"};
 
 	for (int i = 0; i < 4; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "x%d", i);
 		ev(t, RD_CALL_ENTER, 1000, id, "q", RD_UNKNOWN, RD_UNKNOWN, "ENTERQUEUE");
