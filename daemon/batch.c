@@ -125,7 +125,7 @@ int rd_batch_add_open(struct rd_batch *b, const struct rd_open_call *oc)
 }
 
 int rd_batch_add_line(struct rd_batch *b, uint64_t offset, int unknown, const char *reason,
-		      const char *line, size_t len)
+                      const char *line, size_t len)
 {
 	struct rd_batch_line *l;
 	int failed = 0;

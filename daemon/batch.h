@@ -55,7 +55,7 @@ void rd_batch_free(struct rd_batch *b);
 int rd_batch_add_call(struct rd_batch *b, const struct rd_call *c);
 int rd_batch_add_open(struct rd_batch *b, const struct rd_open_call *oc);
 int rd_batch_add_line(struct rd_batch *b, uint64_t offset, int unknown, const char *reason,
-		      const char *line, size_t len);
+                      const char *line, size_t len);
 
 /* The ledger job that writes a batch (store.c). */
 enum rd_job_status rd_store_batch(struct rd_job *job, PGconn *pg);

@@ -23,8 +23,8 @@ struct rd_cache_options {
 	const char *address;  /* "127.0.0.1:6379", "[::1]:6379" or "unix:/path" */
 	const char *password; /* NULL: no AUTH */
 	int db;
-	int64_t timeout_ms;   /* connect and command deadline */
-	size_t max_inflight;  /* 0: default 10000 */
+	int64_t timeout_ms;  /* connect and command deadline */
+	size_t max_inflight; /* 0: default 10000 */
 };
 
 struct rd_cache_stats {
@@ -36,7 +36,7 @@ struct rd_cache_stats {
 /* on_ready(arg) runs after every successful (re)connection, once AUTH and
  * SELECT are done: the owner rewrites everything then. */
 struct rd_cache *rd_cache_new(struct event_base *base, const struct rd_cache_options *opt,
-			      void (*on_ready)(void *arg), void *arg);
+                              void (*on_ready)(void *arg), void *arg);
 void rd_cache_free(struct rd_cache *c);
 
 int rd_cache_connected(const struct rd_cache *c);
@@ -44,13 +44,13 @@ void rd_cache_get_stats(const struct rd_cache *c, struct rd_cache_stats *st);
 
 /* Replace the hash at key with exactly these fields, then set its TTL, in one
  * MULTI/EXEC (DEL, HSET, EXPIRE). 0 queued, -1 dropped. */
-int rd_cache_put_hash(struct rd_cache *c, const char *key, const struct rd_cache_field *f,
-		      size_t n, int64_t ttl_s);
+int rd_cache_put_hash(struct rd_cache *c, const char *key, const struct rd_cache_field *f, size_t n,
+                      int64_t ttl_s);
 /* SADD key member + EXPIRE key ttl, in one MULTI/EXEC. */
 int rd_cache_add_member(struct rd_cache *c, const char *key, const char *member, int64_t ttl_s);
 /* EXISTS key; cb(arg, 1|0) or cb(arg, -1) on error or disconnection. */
 int rd_cache_exists(struct rd_cache *c, const char *key, void (*cb)(void *arg, int exists),
-		    void *arg);
+                    void *arg);
 
 /* Escape a key part (a site, queue or mailbox from a log) so it can never
  * change the key's shape: bytes outside [A-Za-z0-9._@+-] become %XX

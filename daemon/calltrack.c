@@ -42,7 +42,7 @@ static uint64_t key_hash(const char *callid, const char *queue)
 }
 
 struct rd_calltrack *rd_calltrack_new(const struct rd_calltrack_options *opt,
-				      rd_call_finished_fn finished, void *arg)
+                                      rd_call_finished_fn finished, void *arg)
 {
 	struct rd_calltrack *t = calloc(1, sizeof(*t));
 
@@ -85,7 +85,7 @@ void rd_calltrack_free(struct rd_calltrack *t)
 }
 
 static struct open_entry **find_slot(struct rd_calltrack *t, const char *callid, const char *queue,
-				     uint64_t h)
+                                     uint64_t h)
 {
 	struct open_entry **pp = &t->slots[h & (t->nslots - 1)];
 
@@ -119,7 +119,7 @@ static int grow(struct rd_calltrack *t)
 }
 
 static struct open_entry *insert(struct rd_calltrack *t, const char *callid, const char *queue,
-				 const char *agent, int64_t entered)
+                                 const char *agent, int64_t entered)
 {
 	struct open_entry *e, **pp;
 	uint64_t h = key_hash(callid, queue);
@@ -147,21 +147,21 @@ static struct open_entry *insert(struct rd_calltrack *t, const char *callid, con
 
 /* Finish a call: classify, report, forget. e may be a temporary on the stack. */
 static void finish(struct rd_calltrack *t, const struct open_entry *e, enum rd_outcome outcome,
-		   int64_t ended, int32_t wait_s, int32_t talk_s, const char *reason,
-		   unsigned transferred, unsigned talk_counted)
+                   int64_t ended, int32_t wait_s, int32_t talk_s, const char *reason,
+                   unsigned transferred, unsigned talk_counted)
 {
 	struct rd_call c = {
-		.queue = e->queue,
-		.callid = e->callid,
-		.agent = e->agent,
-		.reason = reason,
-		.entered = e->entered,
-		.ended = ended,
-		.outcome = outcome,
-		.wait_s = wait_s,
-		.talk_s = talk_s,
-		.transferred = transferred,
-		.talk_counted = talk_counted && talk_s >= 0,
+	    .queue = e->queue,
+	    .callid = e->callid,
+	    .agent = e->agent,
+	    .reason = reason,
+	    .entered = e->entered,
+	    .ended = ended,
+	    .outcome = outcome,
+	    .wait_s = wait_s,
+	    .talk_s = talk_s,
+	    .transferred = transferred,
+	    .talk_counted = talk_counted && talk_s >= 0,
 	};
 
 	if (outcome == RD_OUT_ABANDONED && wait_s >= 0 && wait_s < t->opt.short_abandon_s)
@@ -191,7 +191,7 @@ static int32_t waited(const struct open_entry *e, const struct rd_call_event *ev
 
 /* End of an answered call (COMPLETE* or transfer). */
 static void end_answered(struct rd_calltrack *t, struct open_entry *e,
-			 const struct rd_call_event *ev)
+                         const struct rd_call_event *ev)
 {
 	int transfer = ev->type == RD_CALL_TRANSFER;
 	int32_t wait = e->connected ? e->wait_s : waited(e, ev);
@@ -206,10 +206,10 @@ static void end_answered(struct rd_calltrack *t, struct open_entry *e,
 static void end_unknown(struct rd_calltrack *t, const struct rd_call_event *ev)
 {
 	struct open_entry tmp = {.queue = (char *)ev->queue,
-				 .callid = (char *)ev->callid,
-				 .agent = (char *)ev->agent,
-				 .entered = ev->ts,
-				 .wait_s = RD_UNKNOWN};
+	                         .callid = (char *)ev->callid,
+	                         .agent = (char *)ev->agent,
+	                         .entered = ev->ts,
+	                         .wait_s = RD_UNKNOWN};
 	int32_t wait = ev->wait_s >= 0 ? ev->wait_s : 0;
 
 	switch (ev->type) {
@@ -227,14 +227,13 @@ static void end_unknown(struct rd_calltrack *t, const struct rd_call_event *ev)
 	case RD_CALL_EXIT:
 	case RD_CALL_REFUSED:
 		tmp.entered = ev->ts - wait;
-		finish(t, &tmp, RD_OUT_TIMED_OUT, ev->ts, ev->type == RD_CALL_REFUSED ? 0 : ev->wait_s,
-		       RD_UNKNOWN, ev->reason, 0, 0);
+		finish(t, &tmp, RD_OUT_TIMED_OUT, ev->ts,
+		       ev->type == RD_CALL_REFUSED ? 0 : ev->wait_s, RD_UNKNOWN, ev->reason, 0, 0);
 		break;
 	case RD_CALL_IVR:
 		finish(t, &tmp, RD_OUT_IVR, ev->ts, RD_UNKNOWN, ev->talk_s, ev->reason, 0, 0);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -245,8 +244,8 @@ static void end_lost(struct rd_calltrack *t, struct open_entry *e, int64_t ts, c
 	if (e->connected)
 		finish(t, e, RD_OUT_ANSWERED, ts, e->wait_s, RD_UNKNOWN, reason, 0, 0);
 	else
-		finish(t, e, RD_OUT_TIMED_OUT, ts, ts >= e->entered ? (int32_t)(ts - e->entered) : 0,
-		       RD_UNKNOWN, reason, 0, 0);
+		finish(t, e, RD_OUT_TIMED_OUT, ts,
+		       ts >= e->entered ? (int32_t)(ts - e->entered) : 0, RD_UNKNOWN, reason, 0, 0);
 }
 
 static void end_all(struct rd_calltrack *t, int64_t ts, const char *reason, int64_t older_than)
@@ -311,22 +310,22 @@ static void on_end(struct rd_calltrack *t, struct open_entry *e, const struct rd
 {
 	switch (ev->type) {
 	case RD_CALL_COMPLETE:
-	case RD_CALL_TRANSFER:
-		end_answered(t, e, ev);
-		break;
+	case RD_CALL_TRANSFER: end_answered(t, e, ev); break;
 	case RD_CALL_ABANDON:
 		if (e->connected) /* hung up while the agent was connecting */
-			finish(t, e, RD_OUT_ANSWERED, ev->ts, e->wait_s, RD_UNKNOWN, ev->reason, 0, 0);
-		else
-			finish(t, e, RD_OUT_ABANDONED, ev->ts, waited(e, ev), RD_UNKNOWN, ev->reason, 0,
+			finish(t, e, RD_OUT_ANSWERED, ev->ts, e->wait_s, RD_UNKNOWN, ev->reason, 0,
 			       0);
+		else
+			finish(t, e, RD_OUT_ABANDONED, ev->ts, waited(e, ev), RD_UNKNOWN,
+			       ev->reason, 0, 0);
 		break;
 	default: /* EXIT, REFUSED while open */
 		if (e->connected)
-			finish(t, e, RD_OUT_ANSWERED, ev->ts, e->wait_s, RD_UNKNOWN, ev->reason, 0, 0);
-		else
-			finish(t, e, RD_OUT_TIMED_OUT, ev->ts, waited(e, ev), RD_UNKNOWN, ev->reason, 0,
+			finish(t, e, RD_OUT_ANSWERED, ev->ts, e->wait_s, RD_UNKNOWN, ev->reason, 0,
 			       0);
+		else
+			finish(t, e, RD_OUT_TIMED_OUT, ev->ts, waited(e, ev), RD_UNKNOWN,
+			       ev->reason, 0, 0);
 		break;
 	}
 }
@@ -353,9 +352,7 @@ int rd_calltrack_event(struct rd_calltrack *t, const struct rd_call_event *ev)
 		if (on_connect(t, *pp, ev) != 0)
 			return -1;
 		break;
-	case RD_CALL_IVR:
-		end_unknown(t, ev);
-		break;
+	case RD_CALL_IVR: end_unknown(t, ev); break;
 	default:
 		if (*pp) {
 			on_end(t, *pp, ev);
@@ -388,12 +385,12 @@ size_t rd_calltrack_open_count(const struct rd_calltrack *t)
 }
 
 void rd_calltrack_foreach_open(const struct rd_calltrack *t,
-			       void (*fn)(void *arg, const struct rd_open_call *oc), void *arg)
+                               void (*fn)(void *arg, const struct rd_open_call *oc), void *arg)
 {
 	for (size_t i = 0; i < t->nslots; i++)
 		for (const struct open_entry *e = t->slots[i]; e; e = e->next) {
-			struct rd_open_call oc = {e->queue, e->callid, e->agent,
-						  e->entered, e->connected, e->wait_s};
+			struct rd_open_call oc = {e->queue,   e->callid,    e->agent,
+			                          e->entered, e->connected, e->wait_s};
 			fn(arg, &oc);
 		}
 }

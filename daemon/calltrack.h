@@ -51,7 +51,7 @@ typedef void (*rd_call_finished_fn)(void *arg, const struct rd_call *call);
 struct rd_calltrack;
 
 struct rd_calltrack *rd_calltrack_new(const struct rd_calltrack_options *opt,
-				      rd_call_finished_fn finished, void *arg);
+                                      rd_call_finished_fn finished, void *arg);
 void rd_calltrack_free(struct rd_calltrack *t);
 
 /* Feed one event; finished calls are reported through the callback. */
@@ -61,6 +61,6 @@ int rd_calltrack_restore(struct rd_calltrack *t, const struct rd_open_call *oc);
 
 size_t rd_calltrack_open_count(const struct rd_calltrack *t);
 void rd_calltrack_foreach_open(const struct rd_calltrack *t,
-			       void (*fn)(void *arg, const struct rd_open_call *oc), void *arg);
+                               void (*fn)(void *arg, const struct rd_open_call *oc), void *arg);
 
 #endif

@@ -24,9 +24,9 @@ struct event_base;
 struct rd_collector; /* an instance, owned by the core */
 
 struct rd_collector_type {
-	uint32_t abi;       /* RD_COLLECTOR_ABI */
-	uint32_t size;      /* sizeof(struct rd_collector_type) */
-	const char *name;   /* value of "type =" */
+	uint32_t abi;     /* RD_COLLECTOR_ABI */
+	uint32_t size;    /* sizeof(struct rd_collector_type) */
+	const char *name; /* value of "type =" */
 	/* Allocate private state; NULL on failure. */
 	void *(*create)(struct rd_collector *c);
 	/* One configuration key (core keys type/site are handled by the core).
@@ -61,12 +61,12 @@ void rd_collector_accepted(struct rd_collector *c);
 /* A line was rejected: counted, logged (rate-limited) with source:offset, and
  * kept for inspection in PostgreSQL (first bytes only). */
 void rd_collector_rejected(struct rd_collector *c, uint64_t offset, const char *reason,
-			   const char *line, size_t len);
+                           const char *line, size_t len);
 
 /* A well-formed line whose event the collector does not know (a custom
  * verb): accepted, counted apart and kept for inspection like a reject. */
 void rd_collector_unknown(struct rd_collector *c, uint64_t offset, const char *reason,
-			  const char *line, size_t len);
+                          const char *line, size_t len);
 
 /* Everything emitted so far is covered by cursor: the core commits it with
  * the rows derived from those events. Returns 1 when the collector must pause
@@ -78,6 +78,6 @@ void rd_collector_done(struct rd_collector *c);
 
 /* Log with the collector's name as prefix. */
 void rd_collector_log(const struct rd_collector *c, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -19,8 +19,8 @@
 struct load_state {
 	struct rd_config *cfg;
 	FILE *fp;
-	int line;         /* line the reader returned last */
-	int header_line;  /* line of the last [section] header */
+	int line;          /* line the reader returned last */
+	int header_line;   /* line of the last [section] header */
 	char *cur_section; /* raw section string of the previous key */
 	struct rd_section *cur;
 	int nerr;
@@ -29,7 +29,7 @@ struct load_state {
 };
 
 static void report(struct load_state *st, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void report(struct load_state *st, int line, const char *fmt, ...)
 {
@@ -46,7 +46,7 @@ static void report(struct load_state *st, int line, const char *fmt, ...)
 }
 
 void rd_config_report(const struct rd_config *cfg, int line, rd_config_error_fn err, void *arg,
-		      const char *fmt, ...)
+                      const char *fmt, ...)
 {
 	char msg[1024];
 	int n;
@@ -75,7 +75,7 @@ int rd_parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char *er
 		return fail(err, errlen, "'%s' is not an integer", s);
 	if (v < min || v > max) {
 		snprintf(err, errlen, "%lld is out of range [%lld, %lld]", v, (long long)min,
-			 (long long)max);
+		         (long long)max);
 		return -1;
 	}
 	*out = v;
@@ -106,8 +106,8 @@ int rd_parse_duration_ms(const char *s, int64_t *out, char *err, size_t errlen)
 	static const struct {
 		const char *unit;
 		double ms;
-	} units[] = {{"", 1000},     {"ms", 1},      {"s", 1000},      {"m", 60000},
-		     {"min", 60000}, {"h", 3600000}, {"d", 86400000.0}, {"w", 604800000.0}};
+	} units[] = {{"", 1000},     {"ms", 1},      {"s", 1000},       {"m", 60000},
+	             {"min", 60000}, {"h", 3600000}, {"d", 86400000.0}, {"w", 604800000.0}};
 	double num;
 	const char *unit;
 
@@ -212,31 +212,30 @@ int rd_read_secret_file(const char *path, char **out, char *err, size_t errlen)
 /* Keys of the sections this build parses itself. Sections handled by later
  * parts (smtp, http, rules, ...) list their contract keys so that a valid
  * configuration is accepted today and typos are caught. */
-static const char *const daemon_keys[] = {"site",        "commit_interval", "batch_max",
-					  "refresh_interval", "max_call", "timezone", NULL};
+static const char *const daemon_keys[] = {
+    "site", "commit_interval", "batch_max", "refresh_interval", "max_call", "timezone", NULL};
 static const char *const postgres_keys[] = {"conninfo", "password_file", NULL};
 static const char *const redis_keys[] = {"address", "password_file", "db", "timeout", "ttl", NULL};
-static const char *const smtp_keys[] = {"server",   "from",          "starttls", "username",
-					"password_file", "timeout", "helo", "language",
-					"dashboard_url", NULL};
+static const char *const smtp_keys[] = {"server",        "from",    "starttls", "username",
+                                        "password_file", "timeout", "helo",     "language",
+                                        "dashboard_url", NULL};
 static const char *const http_keys[] = {"listen", "token_file", NULL};
 static const char *const calendar_keys[] = {"timezone", "hours", "closed", "holidays", NULL};
 static const char *const recipients_keys[] = {"to", "cc", "language", NULL};
-static const char *const rule_keys[] = {"figure",  "scope",    "window",   "warning",
-					"critical", "min_samples", "for", "clear",
-					"clear_for", "calendar", "repeat", "notify",
-					"severity", NULL};
+static const char *const rule_keys[] = {
+    "figure", "scope",     "window",   "warning", "critical", "min_samples", "for",
+    "clear",  "clear_for", "calendar", "repeat",  "notify",   "severity",    NULL};
 
 static const struct {
 	const char *kind;
 	int named;
 	const char *const *keys; /* NULL: validated by its owner (collectors) */
 } kinds[] = {
-	{"daemon", 0, daemon_keys},	  {"postgres", 0, postgres_keys},
-	{"redis", 0, redis_keys},	  {"smtp", 0, smtp_keys},
-	{"http", 0, http_keys},		  {"calendar", 1, calendar_keys},
-	{"collector", 1, NULL},		  {"recipients", 1, recipients_keys},
-	{"rule", 1, rule_keys},
+    {"daemon", 0, daemon_keys}, {"postgres", 0, postgres_keys},
+    {"redis", 0, redis_keys},   {"smtp", 0, smtp_keys},
+    {"http", 0, http_keys},     {"calendar", 1, calendar_keys},
+    {"collector", 1, NULL},     {"recipients", 1, recipients_keys},
+    {"rule", 1, rule_keys},
 };
 
 static int kind_index(const char *kind)
@@ -297,14 +296,16 @@ static struct rd_section *open_section(struct load_state *st, const char *raw)
 	int k;
 
 	if (split_section(raw, &kind, &name) != 0) {
-		report(st, st->header_line, "bad section header [%s] (expected [kind \"name\"])", raw);
+		report(st, st->header_line, "bad section header [%s] (expected [kind \"name\"])",
+		       raw);
 		return NULL;
 	}
 	k = kind_index(kind);
 	if (k < 0 || (kinds[k].named && !name) || (!kinds[k].named && name)) {
 		report(st, st->header_line,
 		       k < 0 ? "unknown section [%s]"
-			     : (name ? "section [%s] takes no name" : "section [%s] needs a name, e.g. [%s \"main\"]"),
+		             : (name ? "section [%s] takes no name"
+		                     : "section [%s] needs a name, e.g. [%s \"main\"]"),
 		       kind, kind);
 		free(kind);
 		free(name);
@@ -398,7 +399,7 @@ static char *reader(char *buf, int size, void *stream)
 /* --- typed [daemon] [postgres] [redis] ----------------------------------- */
 
 const struct rd_section *rd_config_next(const struct rd_config *cfg, const char *kind,
-					const struct rd_section *prev)
+                                        const struct rd_section *prev)
 {
 	size_t i = prev ? (size_t)(prev - cfg->sections) + 1 : 0;
 
@@ -424,7 +425,7 @@ const char *rd_section_get(const struct rd_section *s, const char *key)
 }
 
 static void get_duration(struct load_state *st, const struct rd_section *s, const char *key,
-			 int64_t min_ms, int64_t *out)
+                         int64_t min_ms, int64_t *out)
 {
 	const struct rd_kv *kv = section_kv(s, key);
 	char err[256];
@@ -438,7 +439,7 @@ static void get_duration(struct load_state *st, const struct rd_section *s, cons
 }
 
 static void get_string(struct load_state *st, const struct rd_section *s, const char *key,
-		       char **out)
+                       char **out)
 {
 	const struct rd_kv *kv = section_kv(s, key);
 
@@ -450,7 +451,7 @@ static void get_string(struct load_state *st, const struct rd_section *s, const 
 
 /* password_file, or the environment / systemd credential named env. */
 static void get_secret(struct load_state *st, const struct rd_section *s, const char *env,
-		       const char *cred, char **out)
+                       const char *cred, char **out)
 {
 	const struct rd_kv *kv = section_kv(s, "password_file");
 	const char *dir = getenv("CREDENTIALS_DIRECTORY");
@@ -509,7 +510,7 @@ static void load_typed(struct load_state *st)
 		int port;
 
 		if (rd_cache_parse_address(kv->value, host, sizeof(host), &port, err,
-					   sizeof(err)) != 0)
+		                           sizeof(err)) != 0)
 			report(st, kv->line, "address: %s", err);
 	}
 	get_secret(st, rs, "REACHD_REDIS_PASSWORD", "redis-password", &c->redis_password);

@@ -55,11 +55,11 @@ void rd_config_free(struct rd_config *cfg);
 
 /* Report an error about a key of cfg's file (used by collector validation). */
 void rd_config_report(const struct rd_config *cfg, int line, rd_config_error_fn err, void *arg,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Iterate named sections of one kind. */
 const struct rd_section *rd_config_next(const struct rd_config *cfg, const char *kind,
-					const struct rd_section *prev);
+                                        const struct rd_section *prev);
 const char *rd_section_get(const struct rd_section *s, const char *key);
 
 /* Typed values. Each returns 0, or -1 with a reason in err.

@@ -18,9 +18,9 @@
 #include "refresh.h"
 #include "registry.h"
 
-#define MAX_BATCHES_IN_FLIGHT 4 /* per daemon: beyond this, sources pause */
-#define DRAIN_DEADLINE_S 30     /* SIGTERM: longest wait for PostgreSQL */
-#define POLL_MS 20
+#define MAX_BATCHES_IN_FLIGHT 4  /* per daemon: beyond this, sources pause */
+#define DRAIN_DEADLINE_S      30 /* SIGTERM: longest wait for PostgreSQL */
+#define POLL_MS               20
 
 enum coll_state { CS_LOADING, CS_RUNNING, CS_DONE, CS_STOPPED };
 
@@ -32,9 +32,9 @@ struct rd_collector {
 	char *name, *site;
 	struct rd_calltrack_options topt;
 	struct rd_calltrack *track;
-	struct rd_batch *batch;         /* accumulating */
-	int64_t batch_started_ms;       /* monotonic */
-	int dirty;                      /* events since the last checkpoint */
+	struct rd_batch *batch;   /* accumulating */
+	int64_t batch_started_ms; /* monotonic */
+	int dirty;                /* events since the last checkpoint */
 	uint64_t accepted, rejected, unknown;
 	enum coll_state state;
 	int paused, retiring;
@@ -50,7 +50,7 @@ struct rd_core {
 	struct rd_refresh *refresh;
 	struct rd_collector *collectors;
 	struct rd_collector *retired; /* stopped by a reload; freed at the end */
-	struct event *tick; /* commit + refresh + completion checks */
+	struct event *tick;           /* commit + refresh + completion checks */
 	int once, stopping, finishing;
 	int64_t last_refresh_ms, stop_deadline_ms;
 	int64_t started_at;
@@ -69,7 +69,7 @@ static int64_t mono_ms(void)
 
 /* Keys every call collector has; the core applies them to the tracker. */
 static int core_key(struct rd_collector *c, const struct rd_config *cfg, const struct rd_kv *kv,
-		    char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
 	int64_t ms;
 
@@ -111,9 +111,8 @@ static void collector_free(struct rd_collector *c)
 }
 
 /* Create and configure an instance; errors go to err (one per problem). */
-static struct rd_collector *collector_build(const struct rd_config *cfg,
-					    const struct rd_section *s, rd_config_error_fn errfn,
-					    void *arg, int *nerr)
+static struct rd_collector *collector_build(const struct rd_config *cfg, const struct rd_section *s,
+                                            rd_config_error_fn errfn, void *arg, int *nerr)
 {
 	const char *type = rd_section_get(s, "type");
 	const char *site = rd_section_get(s, "site");
@@ -122,7 +121,8 @@ static struct rd_collector *collector_build(const struct rd_config *cfg,
 	char err[512];
 
 	if (!type) {
-		rd_config_report(cfg, s->line, errfn, arg, "collector \"%s\" needs a type", s->name);
+		rd_config_report(cfg, s->line, errfn, arg, "collector \"%s\" needs a type",
+		                 s->name);
 		(*nerr)++;
 		return NULL;
 	}
@@ -132,14 +132,14 @@ static struct rd_collector *collector_build(const struct rd_config *cfg,
 
 		if (!planned) {
 			rd_config_report(cfg, s->line, errfn, arg,
-					 "collector \"%s\": unknown type '%s'", s->name, type);
+			                 "collector \"%s\": unknown type '%s'", s->name, type);
 			(*nerr)++;
 		}
 		return NULL;
 	}
 	if (!site && !cfg->site) {
 		rd_config_report(cfg, s->line, errfn, arg,
-				 "collector \"%s\" needs a site (or set [daemon] site)", s->name);
+		                 "collector \"%s\" needs a site (or set [daemon] site)", s->name);
 		(*nerr)++;
 		return NULL;
 	}
@@ -183,8 +183,8 @@ static void warn_planned(const struct rd_config *cfg)
 
 		if (type && rd_registry_planned(type))
 			rd_warn("collector \"%s\": type '%s' is not available in this version yet;"
-				" ignored",
-				s->name, type);
+			        " ignored",
+			        s->name, type);
 	}
 }
 
@@ -254,7 +254,7 @@ void rd_collector_accepted(struct rd_collector *c)
 }
 
 static void keep_line(struct rd_collector *c, uint64_t offset, int unknown, const char *reason,
-		      const char *line, size_t len)
+                      const char *line, size_t len)
 {
 	struct rd_batch *b = current_batch(c);
 	uint32_t suppressed;
@@ -265,7 +265,7 @@ static void keep_line(struct rd_collector *c, uint64_t offset, int unknown, cons
 	if (rd_ratelimit_allow(&c->rl, &suppressed)) {
 		if (suppressed)
 			rd_warn("collector %s: %u similar messages suppressed", c->name,
-				suppressed);
+			        suppressed);
 		rd_log(unknown ? RD_LOG_INFO : RD_LOG_WARN, "collector %s: %s:%llu: %s: %s",
 		       c->name, c->type->source(c->priv), (unsigned long long)offset,
 		       unknown ? "unknown event kept" : "rejected", reason);
@@ -273,14 +273,14 @@ static void keep_line(struct rd_collector *c, uint64_t offset, int unknown, cons
 }
 
 void rd_collector_rejected(struct rd_collector *c, uint64_t offset, const char *reason,
-			   const char *line, size_t len)
+                           const char *line, size_t len)
 {
 	c->rejected++;
 	keep_line(c, offset, 0, reason, line, len);
 }
 
 void rd_collector_unknown(struct rd_collector *c, uint64_t offset, const char *reason,
-			  const char *line, size_t len)
+                          const char *line, size_t len)
 {
 	c->unknown++;
 	c->accepted++;
@@ -361,10 +361,10 @@ static void batch_done(struct rd_job *job)
 
 	if (job->status == RD_JOB_OK)
 		rd_debug("committed %s/%s: %zu calls (%zu new), offset %llu", b->site, b->collector,
-			 b->ncalls, b->inserted, (unsigned long long)b->cursor.offset);
+		         b->ncalls, b->inserted, (unsigned long long)b->cursor.offset);
 	else
 		rd_warn("batch of %s/%s not committed (%s): it will be read again", b->site,
-			b->collector, job->err[0] ? job->err : "stopped");
+		        b->collector, job->err[0] ? job->err : "stopped");
 	rd_batch_free(b);
 	if (!core->stopping)
 		resume_paused(core);
@@ -388,25 +388,26 @@ static enum rd_job_status load_run(struct rd_job *job, PGconn *pg)
 	PQclear(lj->open);
 	lj->open = NULL;
 	lj->cursor = PQexecParams(pg,
-				  "SELECT dev, ino, \"offset\", fingerprint, source_size,"
-				  " lines_accepted, lines_rejected, lines_unknown"
-				  " FROM reach.cursors WHERE site = $1 AND collector = $2",
-				  2, NULL, p, NULL, NULL, 0);
+	                          "SELECT dev, ino, \"offset\", fingerprint, source_size,"
+	                          " lines_accepted, lines_rejected, lines_unknown"
+	                          " FROM reach.cursors WHERE site = $1 AND collector = $2",
+	                          2, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(lj->cursor) == PGRES_TUPLES_OK)
-		lj->open = PQexecParams(pg,
-					"SELECT queue, callid, extract(epoch FROM entered_at)::bigint,"
-					" coalesce(extract(epoch FROM connected_at)::bigint, 0),"
-					" agent, coalesce(wait_s, -1)"
-					" FROM reach.call_open WHERE site = $1 AND collector = $2",
-					2, NULL, p, NULL, NULL, 0);
+		lj->open =
+		    PQexecParams(pg,
+		                 "SELECT queue, callid, extract(epoch FROM entered_at)::bigint,"
+		                 " coalesce(extract(epoch FROM connected_at)::bigint, 0),"
+		                 " agent, coalesce(wait_s, -1)"
+		                 " FROM reach.call_open WHERE site = $1 AND collector = $2",
+		                 2, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(lj->cursor) != PGRES_TUPLES_OK ||
 	    PQresultStatus(lj->open) != PGRES_TUPLES_OK) {
 		snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
 		return rd_pg_retryable(pg, PQresultStatus(lj->cursor) != PGRES_TUPLES_OK
-						   ? lj->cursor
-						   : lj->open)
-			       ? RD_JOB_RETRY
-			       : RD_JOB_FAILED;
+		                               ? lj->cursor
+		                               : lj->open)
+		           ? RD_JOB_RETRY
+		           : RD_JOB_FAILED;
 	}
 	return RD_JOB_OK;
 }
@@ -420,12 +421,12 @@ static void restore_open(struct rd_collector *c, PGresult *r)
 {
 	for (int i = 0; i < PQntuples(r); i++) {
 		struct rd_open_call oc = {
-			.queue = PQgetvalue(r, i, 0),
-			.callid = PQgetvalue(r, i, 1),
-			.agent = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4),
-			.entered = strtoll(PQgetvalue(r, i, 2), NULL, 10),
-			.connected = strtoll(PQgetvalue(r, i, 3), NULL, 10),
-			.wait_s = (int32_t)strtol(PQgetvalue(r, i, 5), NULL, 10),
+		    .queue = PQgetvalue(r, i, 0),
+		    .callid = PQgetvalue(r, i, 1),
+		    .agent = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4),
+		    .entered = strtoll(PQgetvalue(r, i, 2), NULL, 10),
+		    .connected = strtoll(PQgetvalue(r, i, 3), NULL, 10),
+		    .wait_s = (int32_t)strtol(PQgetvalue(r, i, 5), NULL, 10),
 		};
 
 		if (rd_calltrack_restore(c->track, &oc) != 0)
@@ -457,8 +458,8 @@ static void load_done(struct rd_job *job)
 	}
 	if (PQntuples(lj->cursor) == 1) {
 		cur = (struct rd_cursor){col_u64(lj->cursor, 0), col_u64(lj->cursor, 1),
-					 col_u64(lj->cursor, 2), col_u64(lj->cursor, 3),
-					 col_u64(lj->cursor, 4)};
+		                         col_u64(lj->cursor, 2), col_u64(lj->cursor, 3),
+		                         col_u64(lj->cursor, 4)};
 		c->accepted = col_u64(lj->cursor, 5);
 		c->rejected = col_u64(lj->cursor, 6);
 		c->unknown = col_u64(lj->cursor, 7);
@@ -466,8 +467,8 @@ static void load_done(struct rd_job *job)
 	}
 	restore_open(c, lj->open);
 	rd_info("collector %s: starting at offset %llu with %zu calls in progress", c->name,
-		resume ? (unsigned long long)resume->offset : 0ULL,
-		rd_calltrack_open_count(c->track));
+	        resume ? (unsigned long long)resume->offset : 0ULL,
+	        rd_calltrack_open_count(c->track));
 	start_collector(c, resume);
 out:
 	PQclear(lj->cursor);
@@ -615,7 +616,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 			event_base_loopexit(core->base, NULL);
 		} else if (now > core->stop_deadline_ms) {
 			rd_warn("PostgreSQL did not take the last batches in time; they will be"
-				" read again at the next start");
+			        " read again at the next start");
 			rd_ledger_cancel(core->ledger);
 			core->exit_status = 1;
 			event_base_loopexit(core->base, NULL);
@@ -638,8 +639,7 @@ static void log_error(void *arg, const char *msg)
 	rd_err("%s", msg);
 }
 
-static int build_collectors(struct rd_core *core, struct rd_config *cfg,
-			    struct rd_collector **list)
+static int build_collectors(struct rd_core *core, struct rd_config *cfg, struct rd_collector **list)
 {
 	int nerr = 0;
 
@@ -672,13 +672,13 @@ struct rd_core *rd_core_new(struct event_base *base, struct rd_config *cfg, int 
 	if (build_collectors(core, cfg, &core->collectors) != 0)
 		goto fail;
 	copt = (struct rd_cache_options){cfg->redis_address, cfg->redis_password, cfg->redis_db,
-					 cfg->redis_timeout_ms, 0};
+	                                 cfg->redis_timeout_ms, 0};
 	core->ledger = rd_ledger_new(base, cfg->pg_conninfo, cfg->pg_password);
 	core->cache = rd_cache_new(base, &copt, on_cache_ready, core);
 	if (!core->ledger || !core->cache)
 		goto fail;
-	core->refresh = rd_refresh_new(core->ledger, core->cache, cfg->redis_ttl_s, site_gauges,
-				       core);
+	core->refresh =
+	    rd_refresh_new(core->ledger, core->cache, cfg->redis_ttl_s, site_gauges, core);
 	core->tick = event_new(base, -1, EV_PERSIST, on_tick, core);
 	if (!core->refresh || !core->tick || event_add(core->tick, &tv) != 0)
 		goto fail;

@@ -1,7 +1,6 @@
 /* hist.c - see hist.h. */
 #include "hist.h"
 
-
 int rd_hist_bin(int32_t s)
 {
 	if (s < 0)

@@ -8,7 +8,7 @@
  *   1800..7199 300 s bins           (bins 109..126)
  *   >= 7200 s  one overflow bin     (bin 127)
  * A quantile is the lower bound of the bin holding the nearest-rank sample
-  * (rank ceil(pct*n/100), integer arithmetic), so it is exact for waits under one minute. */
+ * (rank ceil(pct*n/100), integer arithmetic), so it is exact for waits under one minute. */
 #ifndef RD_HIST_H
 #define RD_HIST_H
 

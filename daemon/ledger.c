@@ -125,7 +125,7 @@ static int try_connect(struct rd_ledger *l)
 	l->pg = PQconnectdbParams(keys, vals, 1);
 	if (!l->pg || PQstatus(l->pg) != CONNECTION_OK) {
 		rd_warn("postgres: cannot connect: %s",
-			l->pg ? PQerrorMessage(l->pg) : "out of memory");
+		        l->pg ? PQerrorMessage(l->pg) : "out of memory");
 		goto fail;
 	}
 	PQsetNoticeProcessor(l->pg, on_notice, NULL);
@@ -156,7 +156,8 @@ static void run_job(struct rd_ledger *l, struct rd_job *job)
 
 	for (;;) {
 		if (!l->pg && try_connect(l) != 0) {
-			if (wait_ms(l, backoff + (long)(rand_r(&l->seed) % (unsigned)(backoff / 4 + 1)))) {
+			if (wait_ms(l, backoff + (long)(rand_r(&l->seed) %
+			                                (unsigned)(backoff / 4 + 1)))) {
 				job->status = RD_JOB_CANCELLED;
 				return;
 			}
@@ -243,8 +244,7 @@ static void on_eventfd(evutil_socket_t fd, short what, void *arg)
 	drain_done(arg);
 }
 
-struct rd_ledger *rd_ledger_new(struct event_base *base, const char *conninfo,
-				const char *password)
+struct rd_ledger *rd_ledger_new(struct event_base *base, const char *conninfo, const char *password)
 {
 	struct rd_ledger *l = calloc(1, sizeof(*l));
 	sigset_t all, old;

@@ -44,7 +44,7 @@ struct rd_ledger_stats {
 };
 
 struct rd_ledger *rd_ledger_new(struct event_base *base, const char *conninfo,
-				const char *password);
+                                const char *password);
 /* Queue a job; the ledger owns it until done() is called. */
 void rd_ledger_submit(struct rd_ledger *l, struct rd_job *job);
 /* Batches queued or running (for backpressure). */

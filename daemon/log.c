@@ -7,7 +7,7 @@
 #include <syslog.h>
 #include <time.h>
 
-#define RL_BURST 10    /* messages allowed per window */
+#define RL_BURST    10 /* messages allowed per window */
 #define RL_WINDOW_S 60 /* window length */
 
 static int log_foreground = 1;

@@ -16,9 +16,9 @@ int rd_log_enabled(enum rd_log_level level);
 void rd_log(enum rd_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rd_vlog(enum rd_log_level level, const char *fmt, va_list ap);
 
-#define rd_err(...) rd_log(RD_LOG_ERR, __VA_ARGS__)
-#define rd_warn(...) rd_log(RD_LOG_WARN, __VA_ARGS__)
-#define rd_info(...) rd_log(RD_LOG_INFO, __VA_ARGS__)
+#define rd_err(...)   rd_log(RD_LOG_ERR, __VA_ARGS__)
+#define rd_warn(...)  rd_log(RD_LOG_WARN, __VA_ARGS__)
+#define rd_info(...)  rd_log(RD_LOG_INFO, __VA_ARGS__)
 #define rd_debug(...) rd_log(RD_LOG_DEBUG, __VA_ARGS__)
 
 /* A rate limiter for one kind of complaint: the first few go out, then at

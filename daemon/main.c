@@ -29,21 +29,21 @@ struct app {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: reachd [-c FILE] [-t] [--once] [-v...] [--syslog]\n"
-		     "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
-		     "  -t, --test         check the configuration and exit\n"
-		     "      --once         read every source to its end, commit, exit\n"
-		     "  -v, --verbose      more logging (repeat for more)\n"
-		     "      --syslog       log to syslog even in the foreground\n"
-		     "  -V, --version      print the version\n");
+	             "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+	             "  -t, --test         check the configuration and exit\n"
+	             "      --once         read every source to its end, commit, exit\n"
+	             "  -v, --verbose      more logging (repeat for more)\n"
+	             "      --syslog       log to syslog even in the foreground\n"
+	             "  -V, --version      print the version\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
-		{"once", no_argument, NULL, 'o'},	  {"verbose", no_argument, NULL, 'v'},
-		{"syslog", no_argument, NULL, 's'},	  {"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0}};
+	    {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
+	    {"once", no_argument, NULL, 'o'},         {"verbose", no_argument, NULL, 'v'},
+	    {"syslog", no_argument, NULL, 's'},       {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	int ch;
 
 	o->config = DEFAULT_CONFIG;

@@ -22,7 +22,7 @@ static int applied(PGconn *pg, const char *name, char *err, size_t errlen)
 {
 	const char *params[1] = {name};
 	PGresult *r = PQexecParams(pg, "SELECT 1 FROM reach.schema_migrations WHERE name = $1", 1,
-				   NULL, params, NULL, NULL, 0);
+	                           NULL, params, NULL, NULL, 0);
 	int rc = -1;
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
@@ -42,7 +42,7 @@ static int apply_one(PGconn *pg, const struct rd_migration *m, char *err, size_t
 	if (exec_ok(pg, "BEGIN", err, errlen) != 0)
 		return -1;
 	if (exec_ok(pg, "SELECT pg_advisory_xact_lock(x'" MIGRATE_LOCK_KEY "'::bigint)", err,
-		    errlen) != 0)
+	            errlen) != 0)
 		goto fail;
 	is_applied = applied(pg, m->name, err, errlen);
 	if (is_applied < 0)
@@ -57,7 +57,7 @@ static int apply_one(PGconn *pg, const struct rd_migration *m, char *err, size_t
 		goto fail;
 	}
 	r = PQexecParams(pg, "INSERT INTO reach.schema_migrations (name) VALUES ($1)", 1, NULL,
-			 params, NULL, NULL, 0);
+	                 params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -75,13 +75,13 @@ int rd_migrate(PGconn *pg, char *err, size_t errlen)
 	/* The schema and the ledger of migrations come first, idempotently,
 	 * under the same lock. */
 	if (exec_ok(pg,
-		    "BEGIN;"
-		    "SELECT pg_advisory_xact_lock(x'" MIGRATE_LOCK_KEY "'::bigint);"
-		    "CREATE SCHEMA IF NOT EXISTS reach;"
-		    "CREATE TABLE IF NOT EXISTS reach.schema_migrations ("
-		    " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
-		    "COMMIT",
-		    err, errlen) != 0) {
+	            "BEGIN;"
+	            "SELECT pg_advisory_xact_lock(x'" MIGRATE_LOCK_KEY "'::bigint);"
+	            "CREATE SCHEMA IF NOT EXISTS reach;"
+	            "CREATE TABLE IF NOT EXISTS reach.schema_migrations ("
+	            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
+	            "COMMIT",
+	            err, errlen) != 0) {
 		PQclear(PQexec(pg, "ROLLBACK"));
 		return -1;
 	}

@@ -26,6 +26,6 @@ void rd_notify(const char *state)
 		return;
 	/* best effort: systemd copes with a lost notification by timing out */
 	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
 	close(fd);
 }

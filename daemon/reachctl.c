@@ -16,9 +16,9 @@
 #include "version.h"
 
 #define DEFAULT_CONFIG "/etc/reachd/reachd.conf"
-#define FLOAT8OID 701
-#define INT4OID 23
-#define INT8OID 20
+#define FLOAT8OID      701
+#define INT4OID        23
+#define INT8OID        20
 
 struct ctl {
 	struct rd_config *cfg;
@@ -30,15 +30,15 @@ struct ctl {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: reachctl [-c FILE] COMMAND [options]\n"
-		"commands:\n"
-		"  indicators [--site S] [--queue Q] [--from T] [--to T] [--json]\n"
-		"             every telephony figure for the period (default: the last 24 h)\n"
-		"  status [--json]\n"
-		"             each collector's source, cursor, lag and line counts; the state of\n"
-		"             PostgreSQL and Redis\n"
-		"T is ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29 08:00+01:00, 2026-11-29); UTC\n"
-		"when no offset is given. Periods are aligned to whole minutes.\n");
+	        "usage: reachctl [-c FILE] COMMAND [options]\n"
+	        "commands:\n"
+	        "  indicators [--site S] [--queue Q] [--from T] [--to T] [--json]\n"
+	        "             every telephony figure for the period (default: the last 24 h)\n"
+	        "  status [--json]\n"
+	        "             each collector's source, cursor, lag and line counts; the state of\n"
+	        "             PostgreSQL and Redis\n"
+	        "T is ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29 08:00+01:00, 2026-11-29); UTC\n"
+	        "when no offset is given. Periods are aligned to whole minutes.\n");
 }
 
 static void print_error(void *arg, const char *msg)
@@ -57,7 +57,7 @@ static PGconn *pg_connect(const struct rd_config *cfg)
 	pg = PQconnectdbParams(keys, vals, 1);
 	if (!pg || PQstatus(pg) != CONNECTION_OK) {
 		fprintf(stderr, "reachctl: cannot connect to PostgreSQL: %s",
-			pg ? PQerrorMessage(pg) : "out of memory\n");
+		        pg ? PQerrorMessage(pg) : "out of memory\n");
 		PQfinish(pg);
 		return NULL;
 	}
@@ -100,10 +100,12 @@ static PGresult *query(struct ctl *c, const char *sql, int n, const char *const 
 /* --- indicators ------------------------------------------------------------ */
 
 static const char SQL_PERIOD[] =
-	"SELECT to_char(f, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(t, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	" f, t FROM (SELECT date_trunc('minute', coalesce($1::timestamptz, t0 - interval '24 hours')) f,"
-	" date_trunc('minute', coalesce($2::timestamptz, t0) + interval '59.999999 seconds') t"
-	" FROM (SELECT coalesce($2::timestamptz, now()) t0) z) x";
+    "SELECT to_char(f, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(t, "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " f, t FROM (SELECT date_trunc('minute', coalesce($1::timestamptz, t0 - interval '24 hours')) "
+    "f,"
+    " date_trunc('minute', coalesce($2::timestamptz, t0) + interval '59.999999 seconds') t"
+    " FROM (SELECT coalesce($2::timestamptz, now()) t0) z) x";
 
 static void print_text(PGresult *r, const char *from, const char *to)
 {
@@ -164,9 +166,9 @@ static int cmd_indicators(struct ctl *c)
 	p[2] = PQgetvalue(period, 0, 3);
 	p[3] = c->queue;
 	r = query(c,
-		  "SELECT * FROM reach.call_indicators($1, $2, $3)"
-		  " WHERE $4::text IS NULL OR queue = $4",
-		  4, p);
+	          "SELECT * FROM reach.call_indicators($1, $2, $3)"
+	          " WHERE $4::text IS NULL OR queue = $4",
+	          4, p);
 	if (!r) {
 		PQclear(period);
 		return 1;
@@ -193,7 +195,7 @@ static const char *redis_state(const struct rd_config *cfg, char *buf, size_t le
 	int port;
 
 	if (rd_cache_parse_address(cfg->redis_address, host, sizeof(host), &port, err,
-				   sizeof(err)) != 0) {
+	                           sizeof(err)) != 0) {
 		snprintf(buf, len, "bad address: %s", err);
 		return buf;
 	}
@@ -220,15 +222,16 @@ static json_t *collector_status(struct ctl *c, const struct rd_section *s)
 	const char *path = rd_section_get(s, "path");
 	const char *p[2] = {site ? site : "", s->name};
 	json_t *o = json_pack("{s:s, s:s, s:s?, s:s?}", "name", s->name, "type",
-			      rd_section_get(s, "type"), "site", site, "source", path);
-	PGresult *r = c->pg ? query(c,
-				    "SELECT \"offset\", source_size, lines_accepted, lines_rejected,"
-				    " lines_unknown, to_char(committed_at AT TIME ZONE 'UTC',"
-				    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-				    " extract(epoch FROM now() - committed_at)::bigint, ino"
-				    " FROM reach.cursors WHERE site = $1 AND collector = $2",
-				    2, p)
-			    : NULL;
+	                      rd_section_get(s, "type"), "site", site, "source", path);
+	PGresult *r = c->pg
+	                  ? query(c,
+	                          "SELECT \"offset\", source_size, lines_accepted, lines_rejected,"
+	                          " lines_unknown, to_char(committed_at AT TIME ZONE 'UTC',"
+	                          " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	                          " extract(epoch FROM now() - committed_at)::bigint, ino"
+	                          " FROM reach.cursors WHERE site = $1 AND collector = $2",
+	                          2, p)
+	                  : NULL;
 	struct stat sb;
 
 	if (r && PQntuples(r) == 1) {
@@ -243,10 +246,11 @@ static json_t *collector_status(struct ctl *c, const struct rd_section *s)
 		/* lag: what the source holds beyond the cursor, when we can see it */
 		if (path && stat(path, &sb) == 0)
 			json_object_set_new(
-				o, "lag_bytes",
-				json_integer((long long)sb.st_ino == strtoll(PQgetvalue(r, 0, 7), NULL, 10)
-						     ? (long long)sb.st_size - off
-						     : (long long)sb.st_size));
+			    o, "lag_bytes",
+			    json_integer((long long)sb.st_ino ==
+			                         strtoll(PQgetvalue(r, 0, 7), NULL, 10)
+			                     ? (long long)sb.st_size - off
+			                     : (long long)sb.st_size));
 	}
 	PQclear(r);
 	return o;
@@ -259,8 +263,7 @@ static int cmd_status(struct ctl *c)
 	const char *key;
 	json_t *v;
 
-	json_object_set_new(root, "postgres",
-			    json_string(c->pg ? "ok" : "unreachable"));
+	json_object_set_new(root, "postgres", json_string(c->pg ? "ok" : "unreachable"));
 	json_object_set_new(root, "redis", json_string(redis_state(c->cfg, redis, sizeof(redis))));
 	for (const struct rd_section *s = rd_config_next(c->cfg, "collector", NULL); s;
 	     s = rd_config_next(c->cfg, "collector", s))
@@ -273,11 +276,13 @@ static int cmd_status(struct ctl *c)
 		size_t i;
 
 		printf("postgres  %s\nredis     %s\n", c->pg ? "ok" : "unreachable", redis);
-		json_array_foreach(cols, i, v) {
+		json_array_foreach(cols, i, v)
+		{
 			json_t *x;
 
 			printf("\ncollector %s\n", json_string_value(json_object_get(v, "name")));
-			json_object_foreach(v, key, x) {
+			json_object_foreach(v, key, x)
+			{
 				char *s = json_dumps(x, JSON_ENCODE_ANY);
 
 				if (strcmp(key, "name") != 0)
@@ -292,12 +297,15 @@ static int cmd_status(struct ctl *c)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"site", required_argument, NULL, 's'},
-		{"queue", required_argument, NULL, 'q'},  {"from", required_argument, NULL, 'f'},
-		{"to", required_argument, NULL, 't'},	  {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"site", required_argument, NULL, 's'},
+	                                         {"queue", required_argument, NULL, 'q'},
+	                                         {"from", required_argument, NULL, 'f'},
+	                                         {"to", required_argument, NULL, 't'},
+	                                         {"json", no_argument, NULL, 'j'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {"version", no_argument, NULL, 'V'},
+	                                         {NULL, 0, NULL, 0}};
 	struct ctl c = {0};
 	const char *config = DEFAULT_CONFIG, *cmd;
 	int ch, rc;

@@ -11,7 +11,7 @@
 #include "log.h"
 
 #define FLOAT8OID 701
-#define KEY_MAX 1024
+#define KEY_MAX   1024
 
 static const struct {
 	const char *name;
@@ -67,9 +67,9 @@ static enum rd_job_status window_run(struct rd_job *job, PGconn *pg)
 		snprintf(from, sizeof(from), "%lld", (long long)(w->to - windows[i].seconds));
 		snprintf(to, sizeof(to), "%lld", (long long)w->to);
 		w->res[i] = PQexecParams(pg,
-					 "SELECT * FROM reach.call_indicators($1, to_timestamp($2),"
-					 " to_timestamp($3))",
-					 3, NULL, p, NULL, NULL, 0);
+		                         "SELECT * FROM reach.call_indicators($1, to_timestamp($2),"
+		                         " to_timestamp($3))",
+		                         3, NULL, p, NULL, NULL, 0);
 		if (PQresultStatus(w->res[i]) != PGRES_TUPLES_OK) {
 			int retry = rd_pg_retryable(pg, w->res[i]);
 
@@ -85,7 +85,7 @@ static enum rd_job_status window_run(struct rd_job *job, PGconn *pg)
 /* --- loop side ----------------------------------------------------------- */
 
 static int make_key(char *key, const char *site, const char *kind, const char *queue,
-		    const char *suffix)
+                    const char *suffix)
 {
 	char es[KEY_MAX / 4], eq[KEY_MAX / 2];
 	int n;
@@ -95,7 +95,7 @@ static int make_key(char *key, const char *site, const char *kind, const char *q
 		return -1;
 	if (queue)
 		n = snprintf(key, KEY_MAX, "reach:{%s}:%s:%s%s%s", es, kind, eq, suffix ? ":" : "",
-			     suffix ? suffix : "");
+		             suffix ? suffix : "");
 	else
 		n = snprintf(key, KEY_MAX, "reach:{%s}:%s", es, kind);
 	return n > 0 && n < KEY_MAX ? 0 : -1;
@@ -103,8 +103,8 @@ static int make_key(char *key, const char *site, const char *kind, const char *q
 
 /* One row of reach.call_indicators -> one hash. Rates and means get 6
  * decimals; NULL figures are left out. */
-static void write_window(struct rd_refresh *r, const char *site, PGresult *res, int row,
-			 size_t wi, int64_t to)
+static void write_window(struct rd_refresh *r, const char *site, PGresult *res, int row, size_t wi,
+                         int64_t to)
 {
 	struct rd_cache_field f[40];
 	char vals[40][32], key[KEY_MAX], from_s[24], to_s[24], now_s[24];
@@ -133,17 +133,18 @@ static void write_window(struct rd_refresh *r, const char *site, PGresult *res, 
 		f[n++] = (struct rd_cache_field){PQfname(res, c), v};
 	}
 	rd_cache_put_hash(r->cache, key, f, n, r->ttl_s);
-	if (make_key(key, site, "queues", NULL, NULL) == 0 && rd_cache_escape(queue, vals[0], 32) >= 0)
+	if (make_key(key, site, "queues", NULL, NULL) == 0 &&
+	    rd_cache_escape(queue, vals[0], 32) >= 0)
 		rd_cache_add_member(r->cache, key, vals[0], r->ttl_s);
 }
 
 static void write_gauge(struct rd_refresh *r, const char *site, const char *queue, long waiting,
-			int64_t oldest)
+                        int64_t oldest)
 {
 	char key[KEY_MAX], w[24], l[24], now_s[24];
 	int64_t now = time(NULL);
-	struct rd_cache_field f[3] = {{"calls_waiting", w}, {"longest_wait_s", l},
-				      {"updated_at", now_s}};
+	struct rd_cache_field f[3] = {
+	    {"calls_waiting", w}, {"longest_wait_s", l}, {"updated_at", now_s}};
 
 	if (make_key(key, site, "live", queue, NULL) != 0)
 		return;
@@ -255,8 +256,8 @@ int rd_refresh_busy(const struct rd_refresh *r)
 	return r->running > 0 || (st.connected && st.inflight > 0);
 }
 
-struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cache,
-				  int64_t ttl_s, rd_gauges_fn gauges, void *arg)
+struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cache, int64_t ttl_s,
+                                  rd_gauges_fn gauges, void *arg)
 {
 	struct rd_refresh *r = calloc(1, sizeof(*r));
 

@@ -23,8 +23,8 @@ struct rd_gauge {
 /* The core supplies the gauges of a site on demand. */
 typedef size_t (*rd_gauges_fn)(void *arg, const char *site, struct rd_gauge **out);
 
-struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cache,
-				  int64_t ttl_s, rd_gauges_fn gauges, void *arg);
+struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cache, int64_t ttl_s,
+                                  rd_gauges_fn gauges, void *arg);
 void rd_refresh_free(struct rd_refresh *r);
 /* Recompute and rewrite everything about site (coalesced while one runs). */
 void rd_refresh_site(struct rd_refresh *r, const char *site);

@@ -11,71 +11,71 @@
 #include "hist.h"
 
 static const char *const outcome_names[] = {"", "answered", "abandoned", "timed_out",
-					    "ivr_handled"};
+                                            "ivr_handled"};
 
 static const char SQL_CALLS[] =
-	"INSERT INTO reach.calls (site, queue, callid, entered_at, ended_at, outcome,"
-	" end_reason, agent, wait_s, talk_s, transferred, short_abandoned, within_sl, collector)"
-	" SELECT $1, r.q, r.c, to_timestamp(r.e), to_timestamp(r.x), r.o, r.r, r.a, r.w, r.t,"
-	" r.tr, r.sa, r.sl, $2"
-	" FROM jsonb_to_recordset($3::jsonb) AS r(q text, c text, e bigint, x bigint, o text,"
-	" r text, a text, w int, t int, tr bool, sa bool, sl bool)"
-	" ON CONFLICT DO NOTHING"
-	" RETURNING queue, callid, extract(epoch FROM entered_at)::bigint";
+    "INSERT INTO reach.calls (site, queue, callid, entered_at, ended_at, outcome,"
+    " end_reason, agent, wait_s, talk_s, transferred, short_abandoned, within_sl, collector)"
+    " SELECT $1, r.q, r.c, to_timestamp(r.e), to_timestamp(r.x), r.o, r.r, r.a, r.w, r.t,"
+    " r.tr, r.sa, r.sl, $2"
+    " FROM jsonb_to_recordset($3::jsonb) AS r(q text, c text, e bigint, x bigint, o text,"
+    " r text, a text, w int, t int, tr bool, sa bool, sl bool)"
+    " ON CONFLICT DO NOTHING"
+    " RETURNING queue, callid, extract(epoch FROM entered_at)::bigint";
 
 static const char SQL_AGG[] =
-	"INSERT INTO reach.call_agg AS a (site, queue, grain, bucket, offered, answered,"
-	" abandoned, short_abandoned, timed_out, transferred, ivr_handled, sl_answered,"
-	" wait_answered_sum, wait_answered_n, talk_sum, talk_n, wait_hist)"
-	" SELECT $1, r.q, r.g, to_timestamp(r.b), r.off, r.ans, r.ab, r.sab, r.tmo, r.tr,"
-	" r.ivr, r.sl, r.ws, r.wn, r.ts, r.tn, r.h::integer[]"
-	" FROM jsonb_to_recordset($2::jsonb) AS r(q text, g text, b bigint, off int, ans int,"
-	" ab int, sab int, tmo int, tr int, ivr int, sl int, ws bigint, wn int, ts bigint,"
-	" tn int, h text)"
-	" ON CONFLICT (site, queue, grain, bucket) DO UPDATE SET"
-	" offered = a.offered + excluded.offered, answered = a.answered + excluded.answered,"
-	" abandoned = a.abandoned + excluded.abandoned,"
-	" short_abandoned = a.short_abandoned + excluded.short_abandoned,"
-	" timed_out = a.timed_out + excluded.timed_out,"
-	" transferred = a.transferred + excluded.transferred,"
-	" ivr_handled = a.ivr_handled + excluded.ivr_handled,"
-	" sl_answered = a.sl_answered + excluded.sl_answered,"
-	" wait_answered_sum = a.wait_answered_sum + excluded.wait_answered_sum,"
-	" wait_answered_n = a.wait_answered_n + excluded.wait_answered_n,"
-	" talk_sum = a.talk_sum + excluded.talk_sum, talk_n = a.talk_n + excluded.talk_n,"
-	" wait_hist = reach.hist_add(a.wait_hist, excluded.wait_hist)";
+    "INSERT INTO reach.call_agg AS a (site, queue, grain, bucket, offered, answered,"
+    " abandoned, short_abandoned, timed_out, transferred, ivr_handled, sl_answered,"
+    " wait_answered_sum, wait_answered_n, talk_sum, talk_n, wait_hist)"
+    " SELECT $1, r.q, r.g, to_timestamp(r.b), r.off, r.ans, r.ab, r.sab, r.tmo, r.tr,"
+    " r.ivr, r.sl, r.ws, r.wn, r.ts, r.tn, r.h::integer[]"
+    " FROM jsonb_to_recordset($2::jsonb) AS r(q text, g text, b bigint, off int, ans int,"
+    " ab int, sab int, tmo int, tr int, ivr int, sl int, ws bigint, wn int, ts bigint,"
+    " tn int, h text)"
+    " ON CONFLICT (site, queue, grain, bucket) DO UPDATE SET"
+    " offered = a.offered + excluded.offered, answered = a.answered + excluded.answered,"
+    " abandoned = a.abandoned + excluded.abandoned,"
+    " short_abandoned = a.short_abandoned + excluded.short_abandoned,"
+    " timed_out = a.timed_out + excluded.timed_out,"
+    " transferred = a.transferred + excluded.transferred,"
+    " ivr_handled = a.ivr_handled + excluded.ivr_handled,"
+    " sl_answered = a.sl_answered + excluded.sl_answered,"
+    " wait_answered_sum = a.wait_answered_sum + excluded.wait_answered_sum,"
+    " wait_answered_n = a.wait_answered_n + excluded.wait_answered_n,"
+    " talk_sum = a.talk_sum + excluded.talk_sum, talk_n = a.talk_n + excluded.talk_n,"
+    " wait_hist = reach.hist_add(a.wait_hist, excluded.wait_hist)";
 
 static const char SQL_OPEN_DEL[] = "DELETE FROM reach.call_open WHERE site = $1 AND collector = $2";
 static const char SQL_OPEN_INS[] =
-	"INSERT INTO reach.call_open (site, collector, queue, callid, entered_at, connected_at,"
-	" agent, wait_s)"
-	" SELECT $1, $2, r.q, r.c, to_timestamp(r.e),"
-	" CASE WHEN r.k > 0 THEN to_timestamp(r.k) END, r.a, r.w"
-	" FROM jsonb_to_recordset($3::jsonb) AS r(q text, c text, e bigint, k bigint, a text, w int)"
-	" ON CONFLICT DO NOTHING";
+    "INSERT INTO reach.call_open (site, collector, queue, callid, entered_at, connected_at,"
+    " agent, wait_s)"
+    " SELECT $1, $2, r.q, r.c, to_timestamp(r.e),"
+    " CASE WHEN r.k > 0 THEN to_timestamp(r.k) END, r.a, r.w"
+    " FROM jsonb_to_recordset($3::jsonb) AS r(q text, c text, e bigint, k bigint, a text, w int)"
+    " ON CONFLICT DO NOTHING";
 
 static const char SQL_LINES[] =
-	"INSERT INTO reach.source_lines (site, collector, dev, ino, \"offset\", kind, reason, line)"
-	" SELECT $1, $2, $3, $4, r.o, r.k, r.r, decode(r.l, 'hex')"
-	" FROM jsonb_to_recordset($5::jsonb) AS r(o bigint, k text, r text, l text)"
-	" ON CONFLICT DO NOTHING";
+    "INSERT INTO reach.source_lines (site, collector, dev, ino, \"offset\", kind, reason, line)"
+    " SELECT $1, $2, $3, $4, r.o, r.k, r.r, decode(r.l, 'hex')"
+    " FROM jsonb_to_recordset($5::jsonb) AS r(o bigint, k text, r text, l text)"
+    " ON CONFLICT DO NOTHING";
 
 static const char SQL_CURSOR[] =
-	"INSERT INTO reach.cursors AS c (site, collector, source, dev, ino, \"offset\","
-	" fingerprint, source_size, lines_accepted, lines_rejected, lines_unknown, committed_at)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())"
-	" ON CONFLICT (site, collector) DO UPDATE SET source = excluded.source,"
-	" dev = excluded.dev, ino = excluded.ino, \"offset\" = excluded.\"offset\","
-	" fingerprint = excluded.fingerprint, source_size = excluded.source_size,"
-	" lines_accepted = excluded.lines_accepted, lines_rejected = excluded.lines_rejected,"
-	" lines_unknown = excluded.lines_unknown, committed_at = now()";
+    "INSERT INTO reach.cursors AS c (site, collector, source, dev, ino, \"offset\","
+    " fingerprint, source_size, lines_accepted, lines_rejected, lines_unknown, committed_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())"
+    " ON CONFLICT (site, collector) DO UPDATE SET source = excluded.source,"
+    " dev = excluded.dev, ino = excluded.ino, \"offset\" = excluded.\"offset\","
+    " fingerprint = excluded.fingerprint, source_size = excluded.source_size,"
+    " lines_accepted = excluded.lines_accepted, lines_rejected = excluded.lines_rejected,"
+    " lines_unknown = excluded.lines_unknown, committed_at = now()";
 
 /* --- statement helpers --------------------------------------------------- */
 
 /* Run one statement; on failure fill the job's error and tell whether the
  * connection is to blame. Returns the result (caller clears) or NULL. */
 static PGresult *exec(struct rd_job *job, PGconn *pg, const char *sql, int n,
-		      const char *const *params, enum rd_job_status *st)
+                      const char *const *params, enum rd_job_status *st)
 {
 	PGresult *r = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType s = PQresultStatus(r);
@@ -89,7 +89,7 @@ static PGresult *exec(struct rd_job *job, PGconn *pg, const char *sql, int n,
 }
 
 static int exec_simple(struct rd_job *job, PGconn *pg, const char *sql, int n,
-		       const char *const *params, enum rd_job_status *st)
+                       const char *const *params, enum rd_job_status *st)
 {
 	PGresult *r = exec(job, pg, sql, n, params, st);
 
@@ -132,13 +132,13 @@ static char *calls_json(const struct rd_batch *b)
 		const struct rd_batch_call *c = &b->calls[i];
 
 		json_array_append_new(
-			arr, json_pack("{s:o, s:o, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:b}",
-				       "q", jstr(c->queue), "c", jstr(c->callid), "e",
-				       (json_int_t)c->entered, "x", (json_int_t)c->ended, "o",
-				       outcome_names[c->outcome], "r", jstr(c->reason), "a",
-				       jstr(c->agent), "w", jint_or_null(c->wait_s), "t",
-				       jint_or_null(c->talk_s), "tr", c->transferred, "sa",
-				       c->short_abandoned, "sl", c->within_sl));
+		    arr,
+		    json_pack("{s:o, s:o, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "q",
+		              jstr(c->queue), "c", jstr(c->callid), "e", (json_int_t)c->entered,
+		              "x", (json_int_t)c->ended, "o", outcome_names[c->outcome], "r",
+		              jstr(c->reason), "a", jstr(c->agent), "w", jint_or_null(c->wait_s),
+		              "t", jint_or_null(c->talk_s), "tr", c->transferred, "sa",
+		              c->short_abandoned, "sl", c->within_sl));
 	}
 	return arr ? dump(arr) : NULL;
 }
@@ -160,7 +160,8 @@ static void mark_inserted(const struct rd_batch *b, PGresult *r, unsigned char *
 		long long e = atoll(PQgetvalue(r, row, 2));
 
 		for (size_t i = 0; i < b->ncalls; i++)
-			if (!ins[i] && b->calls[i].entered == e && strcmp(b->calls[i].queue, q) == 0 &&
+			if (!ins[i] && b->calls[i].entered == e &&
+			    strcmp(b->calls[i].queue, q) == 0 &&
 			    strcmp(b->calls[i].callid, c) == 0) {
 				ins[i] = 1;
 				break;
@@ -243,11 +244,11 @@ static json_t *hist_literal(const uint32_t *h)
 static json_t *agg_row(const struct agg_key *k, const struct agg_sums *s)
 {
 	return json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:I, "
-			 "s:i, s:o}",
-			 "q", k->queue, "g", grain_names[k->grain], "b", (json_int_t)k->bucket,
-			 "off", s->off, "ans", s->ans, "ab", s->ab, "sab", s->sab, "tmo", s->tmo,
-			 "tr", s->tr, "ivr", s->ivr, "sl", s->sl, "ws", (json_int_t)s->ws, "wn",
-			 s->wn, "ts", (json_int_t)s->ts, "tn", s->tn, "h", hist_literal(s->hist));
+	                 "s:i, s:o}",
+	                 "q", k->queue, "g", grain_names[k->grain], "b", (json_int_t)k->bucket,
+	                 "off", s->off, "ans", s->ans, "ab", s->ab, "sab", s->sab, "tmo", s->tmo,
+	                 "tr", s->tr, "ivr", s->ivr, "sl", s->sl, "ws", (json_int_t)s->ws, "wn",
+	                 s->wn, "ts", (json_int_t)s->ts, "tn", s->tn, "h", hist_literal(s->hist));
 }
 
 /* One row per (queue, grain, bucket) over the inserted calls. */
@@ -266,10 +267,9 @@ static char *aggregates_json(const struct rd_batch *b, const unsigned char *ins)
 		for (int g = 0; ins[i] && g < 3; g++) {
 			int64_t t = b->calls[i].ended;
 
-			keys[n++] = (struct agg_key){b->calls[i].queue, g,
-						     t - (t % grain_seconds[g] + grain_seconds[g]) %
-								 grain_seconds[g],
-						     i};
+			keys[n++] = (struct agg_key){
+			    b->calls[i].queue, g,
+			    t - (t % grain_seconds[g] + grain_seconds[g]) % grain_seconds[g], i};
 		}
 	qsort(keys, n, sizeof(*keys), agg_cmp);
 	for (size_t i = 0; i < n;) {
@@ -296,10 +296,10 @@ static char *open_json(const struct rd_batch *b)
 		const struct rd_batch_open *o = &b->open[i];
 
 		json_array_append_new(arr, json_pack("{s:o, s:o, s:I, s:I, s:o, s:o}", "q",
-						     jstr(o->queue), "c", jstr(o->callid), "e",
-						     (json_int_t)o->entered, "k",
-						     (json_int_t)o->connected, "a", jstr(o->agent),
-						     "w", jint_or_null(o->wait_s)));
+		                                     jstr(o->queue), "c", jstr(o->callid), "e",
+		                                     (json_int_t)o->entered, "k",
+		                                     (json_int_t)o->connected, "a", jstr(o->agent),
+		                                     "w", jint_or_null(o->wait_s)));
 	}
 	return arr ? dump(arr) : NULL;
 }
@@ -331,10 +331,10 @@ static char *lines_json(const struct rd_batch *b)
 			json_decref(arr);
 			return NULL;
 		}
-		json_array_append_new(arr, json_pack("{s:I, s:s, s:o, s:s}", "o",
-						     (json_int_t)l->offset, "k",
-						     l->unknown ? "unknown" : "rejected", "r",
-						     jstr(l->reason), "l", h));
+		json_array_append_new(arr,
+		                      json_pack("{s:I, s:s, s:o, s:s}", "o", (json_int_t)l->offset,
+		                                "k", l->unknown ? "unknown" : "rejected", "r",
+		                                jstr(l->reason), "l", h));
 		free(h);
 	}
 	return arr ? dump(arr) : NULL;
@@ -407,9 +407,9 @@ static int write_cursor(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 {
 	char v[8][24];
 	const char *p[11] = {b->site, b->collector, b->source};
-	const uint64_t nums[8] = {b->cursor.dev,    b->cursor.ino,  b->cursor.offset,
-				  b->cursor.fingerprint, b->cursor.size, b->accepted,
-				  b->rejected,      b->unknown};
+	const uint64_t nums[8] = {b->cursor.dev,         b->cursor.ino,  b->cursor.offset,
+	                          b->cursor.fingerprint, b->cursor.size, b->accepted,
+	                          b->rejected,           b->unknown};
 
 	for (int i = 0; i < 8; i++) {
 		/* bigint columns hold the unsigned values' bit patterns */

@@ -49,8 +49,8 @@ struct rd_tail_options {
 };
 
 struct rd_tail *rd_tail_new(struct event_base *base, const char *path,
-			    const struct rd_tail_options *opts,
-			    const struct rd_tail_callbacks *cb, void *arg);
+                            const struct rd_tail_options *opts, const struct rd_tail_callbacks *cb,
+                            void *arg);
 /* Start reading; resume may be NULL (read the file from its start). */
 int rd_tail_start(struct rd_tail *t, const struct rd_cursor *resume);
 void rd_tail_pause(struct rd_tail *t);

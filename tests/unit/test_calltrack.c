@@ -40,7 +40,7 @@ static struct rd_calltrack *tracker(struct seen *s, int32_t short_abandon)
 }
 
 static void ev(struct rd_calltrack *t, enum rd_call_ev_type type, int64_t ts, const char *callid,
-	       const char *queue, int32_t wait, int32_t talk, const char *reason)
+               const char *queue, int32_t wait, int32_t talk, const char *reason)
 {
 	struct rd_call_event e = {type, ts, callid, queue, NULL, wait, talk, reason};
 
@@ -214,15 +214,15 @@ static void test_many_calls_grow(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_answered),
-		cmocka_unit_test(test_transfer_and_sl),
-		cmocka_unit_test(test_abandon_short_and_long),
-		cmocka_unit_test(test_exits_are_timed_out),
-		cmocka_unit_test(test_two_queues_and_reentry),
-		cmocka_unit_test(test_end_without_enter),
-		cmocka_unit_test(test_reset_and_restore),
-		cmocka_unit_test(test_expiry_dated_at_deadline),
-		cmocka_unit_test(test_many_calls_grow),
+	    cmocka_unit_test(test_answered),
+	    cmocka_unit_test(test_transfer_and_sl),
+	    cmocka_unit_test(test_abandon_short_and_long),
+	    cmocka_unit_test(test_exits_are_timed_out),
+	    cmocka_unit_test(test_two_queues_and_reentry),
+	    cmocka_unit_test(test_end_without_enter),
+	    cmocka_unit_test(test_reset_and_restore),
+	    cmocka_unit_test(test_expiry_dated_at_deadline),
+	    cmocka_unit_test(test_many_calls_grow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,15 +89,15 @@ static char *write_tmp(const char *text)
 static void test_contract_config_loads(void **state)
 {
 	const char *text = "[postgres]\nconninfo = host=/var/run/postgresql dbname=reachd\n"
-			   "[redis]\naddress = 127.0.0.1:6379          ; comment\n"
-			   "[collector \"standard\"]\ntype = queuelog\n"
-			   "path = /var/log/asterisk/queue_log\nsite = prefecture\n"
-			   "[smtp]\nserver = localhost:25\nfrom = reachd@example.gouv.fr\n"
-			   "[http]\nlisten = 127.0.0.1:8470\n"
-			   "[recipients \"qualite\"]\nto = referent.qualite@example.gouv.fr\n"
-			   "[rule \"answered-rate\"]\nfigure = answered_rate\nscope = queue:*\n"
-			   "window = 1h\nwarning = < 85%\ncritical = < 75%\nmin_samples = 20\n"
-			   "for = 10m\nnotify = qualite\n";
+	                   "[redis]\naddress = 127.0.0.1:6379          ; comment\n"
+	                   "[collector \"standard\"]\ntype = queuelog\n"
+	                   "path = /var/log/asterisk/queue_log\nsite = prefecture\n"
+	                   "[smtp]\nserver = localhost:25\nfrom = reachd@example.gouv.fr\n"
+	                   "[http]\nlisten = 127.0.0.1:8470\n"
+	                   "[recipients \"qualite\"]\nto = referent.qualite@example.gouv.fr\n"
+	                   "[rule \"answered-rate\"]\nfigure = answered_rate\nscope = queue:*\n"
+	                   "window = 1h\nwarning = < 85%\ncritical = < 75%\nmin_samples = 20\n"
+	                   "for = 10m\nnotify = qualite\n";
 	char *path = write_tmp(text);
 	struct errors e = {0};
 	struct rd_config *cfg;
@@ -118,10 +118,10 @@ static void test_contract_config_loads(void **state)
 static void test_errors_have_lines(void **state)
 {
 	const char *text = "[daemon]\ncommit_interval = soon\nbogus = 1\n"
-			   "[postgres]\nconninfo = dbname=x\n"
-			   "[redis]\naddress = redis.example.org:6379\n"
-			   "[collector]\ntype = queuelog\n"
-			   "[nonsense]\nx = 1\n";
+	                   "[postgres]\nconninfo = dbname=x\n"
+	                   "[redis]\naddress = redis.example.org:6379\n"
+	                   "[collector]\ntype = queuelog\n"
+	                   "[nonsense]\nx = 1\n";
 	char *path = write_tmp(text);
 	char expect[600];
 	struct errors e = {0};
@@ -145,10 +145,10 @@ static void test_errors_have_lines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_percent_size_bool),
-		cmocka_unit_test(test_contract_config_loads),
-		cmocka_unit_test(test_errors_have_lines),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_percent_size_bool),
+	    cmocka_unit_test(test_contract_config_loads),
+	    cmocka_unit_test(test_errors_have_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

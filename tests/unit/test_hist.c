@@ -69,9 +69,9 @@ static void test_merge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bins),
-		cmocka_unit_test(test_quantiles),
-		cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_bins),
+	    cmocka_unit_test(test_quantiles),
+	    cmocka_unit_test(test_merge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
