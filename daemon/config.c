@@ -571,12 +571,8 @@ int rd_config_load(const char *path, struct rd_config **out, rd_config_error_fn 
 	else if (rc < 0)
 		report(&st, 0, "cannot parse (out of memory)");
 	load_typed(&st);
-	if (st.nerr) {
-		rd_config_free(st.cfg);
-		return st.nerr;
-	}
-	*out = st.cfg;
-	return 0;
+	*out = st.cfg; /* even with errors: the caller may check more, then free */
+	return st.nerr;
 }
 
 void rd_config_free(struct rd_config *cfg)

@@ -49,7 +49,9 @@ struct rd_config {
 /* Error sink: one call per problem, already formatted "file:line: msg". */
 typedef void (*rd_config_error_fn)(void *arg, const char *msg);
 
-/* Parse and check the file; returns the number of errors (0 = *out set). */
+/* Parse and check the file; returns the number of errors. *out is set
+ * whenever the file could be read, errors or not, so that callers can go on
+ * checking (collectors) and report everything at once; free it either way. */
 int rd_config_load(const char *path, struct rd_config **out, rd_config_error_fn err, void *arg);
 void rd_config_free(struct rd_config *cfg);
 

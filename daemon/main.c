@@ -83,10 +83,11 @@ static void log_error(void *arg, const char *msg)
 static struct rd_config *load_config(const char *path, rd_config_error_fn fn, void *arg)
 {
 	struct rd_config *cfg;
+	int nerr = rd_config_load(path, &cfg, fn, arg);
 
-	if (rd_config_load(path, &cfg, fn, arg) != 0)
-		return NULL;
-	if (rd_core_check(cfg, fn, arg) != 0) {
+	if (cfg)
+		nerr += rd_core_check(cfg, fn, arg);
+	if (nerr) {
 		rd_config_free(cfg);
 		return NULL;
 	}

@@ -339,8 +339,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (rd_config_load(config, &c.cfg, print_error, NULL) != 0)
+	if (rd_config_load(config, &c.cfg, print_error, NULL) != 0) {
+		rd_config_free(c.cfg);
 		return 1;
+	}
 	c.pg = pg_connect(c.cfg);
 	if (strcmp(cmd, "indicators") == 0)
 		rc = c.pg ? cmd_indicators(&c) : 1;

@@ -128,7 +128,7 @@ static void test_errors_have_lines(void **state)
 	struct rd_config *cfg;
 
 	assert_true(rd_config_load(path, &cfg, collect, &e) > 0);
-	assert_null(cfg);
+	rd_config_free(cfg);
 	snprintf(expect, sizeof(expect), "%s:2: commit_interval:", path);
 	assert_int_equal(strncmp(e.msgs[3], expect, strlen(expect)), 0);
 	snprintf(expect, sizeof(expect), "%s:3: unknown key 'bogus' in [daemon]", path);
