@@ -17,6 +17,7 @@
 #include "log.h"
 #include "refresh.h"
 #include "registry.h"
+#include "version.h"
 
 #define MAX_BATCHES_IN_FLIGHT 4  /* per daemon: beyond this, sources pause */
 #define DRAIN_DEADLINE_S      30 /* SIGTERM: longest wait for PostgreSQL */
@@ -324,7 +325,7 @@ int rd_collector_checkpoint(struct rd_collector *c, const struct rd_cursor *curs
 	b->cursor = *cursor;
 	b->has_cursor = 1;
 	c->dirty = 0;
-	if (b->ncalls >= core->cfg->batch_max ||
+	if (b->ncalls + b->nlines >= core->cfg->batch_max ||
 	    mono_ms() - c->batch_started_ms >= core->cfg->commit_interval_ms)
 		submit(c);
 	if (rd_ledger_batches(core->ledger) >= MAX_BATCHES_IN_FLIGHT) {
@@ -502,6 +503,25 @@ static int collector_launch(struct rd_core *core, struct rd_collector *c)
 
 static size_t site_gauges(void *arg, const char *site, struct rd_gauge **out);
 
+static void write_health(struct rd_core *core, const char *site)
+{
+	struct rd_ledger_stats ls;
+	struct rd_daemon_health h = {
+	    .pid = (long)getpid(), .version = REACHD_VERSION, .started_at = core->started_at};
+
+	rd_ledger_get_stats(core->ledger, &ls);
+	h.postgres_connected = ls.connected;
+	h.ledger_queued = ls.queued;
+	h.batches_in_flight = ls.batches;
+	for (const struct rd_collector *c = core->collectors; c; c = c->next)
+		if (strcmp(c->site, site) == 0) {
+			h.lines_accepted += c->accepted;
+			h.lines_rejected += c->rejected;
+			h.lines_unknown += c->unknown;
+		}
+	rd_refresh_health(core->refresh, site, &h);
+}
+
 static void refresh_all(struct rd_core *core)
 {
 	for (struct rd_collector *c = core->collectors; c; c = c->next) {
@@ -510,8 +530,10 @@ static void refresh_all(struct rd_core *core)
 		for (d = core->collectors; d != c; d = d->next)
 			if (strcmp(d->site, c->site) == 0)
 				break;
-		if (d == c)
+		if (d == c) {
 			rd_refresh_site(core->refresh, c->site);
+			write_health(core, c->site);
+		}
 	}
 	core->last_refresh_ms = mono_ms();
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cache.h"
 #include "cache_addr.h"
 #include "config.h"
 #include "version.h"
@@ -186,7 +187,8 @@ static int cmd_indicators(struct ctl *c)
 
 /* --- status -------------------------------------------------------------- */
 
-static const char *redis_state(const struct rd_config *cfg, char *buf, size_t len)
+/* A connection to the configured Redis, or NULL with the reason in buf. */
+static redisContext *redis_open(const struct rd_config *cfg, char *buf, size_t len)
 {
 	char host[RD_CACHE_ADDR_HOSTLEN], err[256];
 	struct timeval tv = {2, 0};
@@ -197,23 +199,50 @@ static const char *redis_state(const struct rd_config *cfg, char *buf, size_t le
 	if (rd_cache_parse_address(cfg->redis_address, host, sizeof(host), &port, err,
 	                           sizeof(err)) != 0) {
 		snprintf(buf, len, "bad address: %s", err);
-		return buf;
+		return NULL;
 	}
 	rc = port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
 	if (!rc || rc->err) {
 		snprintf(buf, len, "unreachable: %s", rc ? rc->errstr : "out of memory");
 		redisFree(rc);
-		return buf;
+		return NULL;
 	}
+	redisSetTimeout(rc, tv);
 	if (cfg->redis_password) {
 		reply = redisCommand(rc, "AUTH %s", cfg->redis_password);
+		freeReplyObject(reply);
+	}
+	if (cfg->redis_db) {
+		reply = redisCommand(rc, "SELECT %d", cfg->redis_db);
 		freeReplyObject(reply);
 	}
 	reply = redisCommand(rc, "PING");
 	snprintf(buf, len, "%s", reply && reply->type == REDIS_REPLY_STATUS ? "ok" : "error");
 	freeReplyObject(reply);
-	redisFree(rc);
-	return buf;
+	return rc;
+}
+
+/* The daemon's own view, from reach:{site}:daemon (written every refresh). */
+static json_t *daemon_health(redisContext *rc, const char *site)
+{
+	char esc[512], key[600];
+	redisReply *reply;
+	json_t *o;
+
+	if (!rc || rd_cache_escape(site, esc, sizeof(esc)) < 0)
+		return json_null();
+	snprintf(key, sizeof(key), "reach:{%s}:daemon", esc);
+	reply = redisCommand(rc, "HGETALL %s", key);
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+		freeReplyObject(reply);
+		return json_string("no daemon seen (no heartbeat in Redis)");
+	}
+	o = json_object();
+	for (size_t i = 0; i + 1 < reply->elements; i += 2)
+		json_object_set_new(o, reply->element[i]->str,
+		                    json_string(reply->element[i + 1]->str));
+	freeReplyObject(reply);
+	return o;
 }
 
 static json_t *collector_status(struct ctl *c, const struct rd_section *s)
@@ -256,42 +285,63 @@ static json_t *collector_status(struct ctl *c, const struct rd_section *s)
 	return o;
 }
 
+static void print_object(const char *indent, json_t *o)
+{
+	const char *key;
+	json_t *x;
+
+	json_object_foreach(o, key, x)
+	{
+		char *str = json_is_string(x) ? NULL : json_dumps(x, JSON_ENCODE_ANY);
+
+		if (strcmp(key, "name") != 0)
+			printf("%s%-18s %s\n", indent, key, str ? str : json_string_value(x));
+		free(str);
+	}
+}
+
 static int cmd_status(struct ctl *c)
 {
 	char redis[300];
-	json_t *root = json_object(), *cols = json_array();
+	redisContext *rc = redis_open(c->cfg, redis, sizeof(redis));
+	json_t *root = json_object(), *cols = json_array(), *daemons = json_object(), *v;
 	const char *key;
-	json_t *v;
+	size_t i;
 
 	json_object_set_new(root, "postgres", json_string(c->pg ? "ok" : "unreachable"));
-	json_object_set_new(root, "redis", json_string(redis_state(c->cfg, redis, sizeof(redis))));
+	json_object_set_new(root, "redis", json_string(redis));
 	for (const struct rd_section *s = rd_config_next(c->cfg, "collector", NULL); s;
-	     s = rd_config_next(c->cfg, "collector", s))
+	     s = rd_config_next(c->cfg, "collector", s)) {
+		const char *site =
+		    rd_section_get(s, "site") ? rd_section_get(s, "site") : c->cfg->site;
+
 		json_array_append_new(cols, collector_status(c, s));
+		if (site && !json_object_get(daemons, site))
+			json_object_set_new(daemons, site, daemon_health(rc, site));
+	}
+	json_object_set_new(root, "daemons", daemons);
 	json_object_set_new(root, "collectors", cols);
 	if (c->json) {
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	} else {
-		size_t i;
-
 		printf("postgres  %s\nredis     %s\n", c->pg ? "ok" : "unreachable", redis);
+		json_object_foreach(daemons, key, v)
+		{
+			printf("\ndaemon of site %s\n", key);
+			if (json_is_object(v))
+				print_object("  ", v);
+			else
+				printf("  %s\n", json_string_value(v));
+		}
 		json_array_foreach(cols, i, v)
 		{
-			json_t *x;
-
 			printf("\ncollector %s\n", json_string_value(json_object_get(v, "name")));
-			json_object_foreach(v, key, x)
-			{
-				char *s = json_dumps(x, JSON_ENCODE_ANY);
-
-				if (strcmp(key, "name") != 0)
-					printf("  %-16s %s\n", key, s ? s : "?");
-				free(s);
-			}
+			print_object("  ", v);
 		}
 	}
 	json_decref(root);
+	redisFree(rc);
 	return c->pg ? 0 : 1;
 }
 

@@ -248,6 +248,36 @@ void rd_refresh_site(struct rd_refresh *r, const char *site)
 		start_job(r, ss);
 }
 
+void rd_refresh_health(struct rd_refresh *r, const char *site, const struct rd_daemon_health *h)
+{
+	char key[KEY_MAX], v[8][24], started[24], now_s[24];
+	struct rd_cache_field f[10];
+	const uint64_t nums[] = {(uint64_t)h->pid,  h->ledger_queued,  h->batches_in_flight,
+	                         h->lines_accepted, h->lines_rejected, h->lines_unknown};
+	static const char *const names[] = {"pid",
+	                                    "postgres_queue",
+	                                    "batches_in_flight",
+	                                    "lines_accepted",
+	                                    "lines_rejected",
+	                                    "lines_unknown"};
+	size_t n = 0;
+
+	if (make_key(key, site, "daemon", NULL, NULL) != 0)
+		return;
+	for (size_t i = 0; i < 6; i++) {
+		snprintf(v[i], sizeof(v[i]), "%llu", (unsigned long long)nums[i]);
+		f[n++] = (struct rd_cache_field){names[i], v[i]};
+	}
+	iso8601(h->started_at, started, sizeof(started));
+	iso8601(time(NULL), now_s, sizeof(now_s));
+	f[n++] = (struct rd_cache_field){"version", h->version};
+	f[n++] = (struct rd_cache_field){"started_at", started};
+	f[n++] = (struct rd_cache_field){"updated_at", now_s};
+	f[n++] = (struct rd_cache_field){"postgres",
+	                                 h->postgres_connected ? "connected" : "disconnected"};
+	rd_cache_put_hash(r->cache, key, f, n, r->ttl_s);
+}
+
 int rd_refresh_busy(const struct rd_refresh *r)
 {
 	struct rd_cache_stats st;

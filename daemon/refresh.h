@@ -28,6 +28,18 @@ struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cac
 void rd_refresh_free(struct rd_refresh *r);
 /* Recompute and rewrite everything about site (coalesced while one runs). */
 void rd_refresh_site(struct rd_refresh *r, const char *site);
+/* The daemon's own health for a site, as reach:{site}:daemon (absolute
+ * values with the same TTL: a missing hash means no daemon is alive). */
+struct rd_daemon_health {
+	long pid;
+	const char *version;
+	int64_t started_at;
+	int postgres_connected;
+	size_t ledger_queued, batches_in_flight;
+	uint64_t lines_accepted, lines_rejected, lines_unknown;
+};
+void rd_refresh_health(struct rd_refresh *r, const char *site, const struct rd_daemon_health *h);
+
 /* 1 while a refresh is computing or its writes are in flight. */
 int rd_refresh_busy(const struct rd_refresh *r);
 
