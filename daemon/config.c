@@ -379,16 +379,29 @@ static int on_kv(void *user, const char *section, const char *key, const char *v
 	return add_kv(st, st->cur, key, value);
 }
 
-/* fgets wrapper that counts lines and notes section headers. */
+/* fgets wrapper that counts lines and notes section headers. A line longer
+ * than libinih's buffer is reported and skipped whole, so that line numbers
+ * stay right and its tail is never read as a line of its own. */
 static char *reader(char *buf, int size, void *stream)
 {
 	struct load_state *st = stream;
 	char *r = fgets(buf, size, st->fp);
 	const char *p = buf;
+	size_t len;
+	int ch;
 
 	if (!r)
 		return NULL;
 	st->line++;
+	len = strlen(buf);
+	if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(st->fp)) {
+		report(st, st->line, "line longer than %d characters", size - 2);
+		while ((ch = fgetc(st->fp)) != EOF && ch != '\n')
+			;
+		buf[0] = '\n';
+		buf[1] = '\0';
+		return buf;
+	}
 	while (isspace((unsigned char)*p))
 		p++;
 	if (*p == '[')
@@ -471,6 +484,17 @@ static void get_secret(struct load_state *st, const struct rd_section *s, const 
 		report(st, s ? s->line : 0, "%s", err);
 }
 
+/* An IANA zone name known to the system's tz database (tzdata). */
+static int valid_timezone(const char *tz)
+{
+	char path[PATH_MAX];
+
+	if (!*tz || tz[0] == '/' || strstr(tz, "..") ||
+	    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz) >= (int)sizeof(path))
+		return 0;
+	return access(path, R_OK) == 0;
+}
+
 static void load_typed(struct load_state *st)
 {
 	struct rd_config *c = st->cfg;
@@ -492,6 +516,10 @@ static void load_typed(struct load_state *st)
 			c->batch_max = (size_t)v;
 	}
 	get_string(st, d, "timezone", &c->timezone);
+	if (c->timezone && !valid_timezone(c->timezone))
+		report(st, section_kv(d, "timezone")->line,
+		       "timezone: '%s' is not a time zone of the system (e.g. Europe/Paris)",
+		       c->timezone);
 
 	if (!pg)
 		report(st, st->line, "a [postgres] section with conninfo is required");

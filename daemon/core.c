@@ -193,6 +193,7 @@ int rd_core_check(const struct rd_config *cfg, rd_config_error_fn err, void *arg
 {
 	int nerr = 0;
 
+	warn_planned(cfg);
 	for (const struct rd_section *s = rd_config_next(cfg, "collector", NULL); s;
 	     s = rd_config_next(cfg, "collector", s))
 		collector_free(collector_build(cfg, s, err, arg, &nerr));
@@ -376,15 +377,28 @@ static void batch_done(struct rd_job *job)
 struct load_job {
 	struct rd_job job;
 	struct rd_collector *c;
-	char *site, *name;
+	char *site, *name, *timezone;
 	PGresult *cursor, *open;
 };
 
 static enum rd_job_status load_run(struct rd_job *job, PGconn *pg)
 {
 	struct load_job *lj = (struct load_job *)job;
-	const char *p[2] = {lj->site, lj->name};
+	const char *p[2] = {lj->site, lj->name}, *tz[2] = {lj->site, lj->timezone};
+	PGresult *r;
 
+	/* the site's calendar for the daily views */
+	r = PQexecParams(pg,
+	                 "INSERT INTO reach.sites (site, timezone) VALUES ($1, $2)"
+	                 " ON CONFLICT (site) DO UPDATE SET timezone = excluded.timezone",
+	                 2, NULL, tz, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
+		job->status = rd_pg_retryable(pg, r) ? RD_JOB_RETRY : RD_JOB_FAILED;
+		PQclear(r);
+		return job->status;
+	}
+	PQclear(r);
 	PQclear(lj->cursor);
 	PQclear(lj->open);
 	lj->open = NULL;
@@ -476,6 +490,7 @@ out:
 	PQclear(lj->open);
 	free(lj->site);
 	free(lj->name);
+	free(lj->timezone);
 	free(lj);
 }
 
@@ -485,9 +500,12 @@ static int collector_launch(struct rd_core *core, struct rd_collector *c)
 
 	c->core = core;
 	c->track = rd_calltrack_new(&c->topt, on_call_finished, c);
-	if (!lj || !c->track || !(lj->site = strdup(c->site)) || !(lj->name = strdup(c->name))) {
-		if (lj)
+	if (!lj || !c->track || !(lj->site = strdup(c->site)) || !(lj->name = strdup(c->name)) ||
+	    !(lj->timezone = strdup(core->cfg->timezone ? core->cfg->timezone : "Europe/Paris"))) {
+		if (lj) {
 			free(lj->site);
+			free(lj->name);
+		}
 		free(lj);
 		return -1;
 	}
@@ -690,7 +708,6 @@ struct rd_core *rd_core_new(struct event_base *base, struct rd_config *cfg, int 
 	core->cfg = cfg;
 	core->once = once;
 	core->started_at = time(NULL);
-	warn_planned(cfg);
 	if (build_collectors(core, cfg, &core->collectors) != 0)
 		goto fail;
 	copt = (struct rd_cache_options){cfg->redis_address, cfg->redis_password, cfg->redis_db,
@@ -747,6 +764,16 @@ static int same_section(const struct rd_section *a, const struct rd_section *b)
 	return 1;
 }
 
+/* Settings a collector takes from [daemon] when its section does not say. */
+static int same_inherited(const struct rd_config *old, const struct rd_config *cfg,
+                          const struct rd_section *s)
+{
+	if (!rd_section_get(s, "site") &&
+	    (!old->site || !cfg->site || strcmp(old->site, cfg->site) != 0))
+		return 0;
+	return rd_section_get(s, "max_call") || old->max_call_ms == cfg->max_call_ms;
+}
+
 static const struct rd_section *find_named(const struct rd_config *cfg, const char *name)
 {
 	for (const struct rd_section *s = rd_config_next(cfg, "collector", NULL); s;
@@ -770,7 +797,8 @@ void rd_core_reload(struct rd_core *core, struct rd_config *cfg)
 		const struct rd_section *s = find_named(cfg, c->name);
 
 		next = c->next;
-		if (s && c->state != CS_STOPPED && same_section(c->section, s)) {
+		if (s && c->state != CS_STOPPED && same_section(c->section, s) &&
+		    same_inherited(core->cfg, cfg, s)) {
 			c->section = s;
 			c->next = keep;
 			keep = c;

@@ -129,6 +129,8 @@ static int try_connect(struct rd_ledger *l)
 		goto fail;
 	}
 	PQsetNoticeProcessor(l->pg, on_notice, NULL);
+	/* Buckets and epochs are UTC; never depend on the server's TimeZone. */
+	PQclear(PQexec(l->pg, "SET TimeZone = 'UTC'"));
 	if (rd_migrate(l->pg, err, sizeof(err)) != 0) {
 		rd_err("postgres: schema migration failed: %s", err);
 		goto fail;

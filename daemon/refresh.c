@@ -133,9 +133,66 @@ static void write_window(struct rd_refresh *r, const char *site, PGresult *res, 
 		f[n++] = (struct rd_cache_field){PQfname(res, c), v};
 	}
 	rd_cache_put_hash(r->cache, key, f, n, r->ttl_s);
-	if (make_key(key, site, "queues", NULL, NULL) == 0 &&
-	    rd_cache_escape(queue, vals[0], 32) >= 0)
-		rd_cache_add_member(r->cache, key, vals[0], r->ttl_s);
+}
+
+/* A queue with no call in a window still gets its hash, with zero counts and
+ * no rates, so that a dashboard never shows figures that left the window. */
+static void write_empty_window(struct rd_refresh *r, const char *site, const char *queue, size_t wi,
+                               int64_t to)
+{
+	static const char *const zero_counts[] = {"offered",         "answered",  "abandoned",
+	                                          "short_abandoned", "timed_out", "transferred",
+	                                          "ivr_handled"};
+	struct rd_cache_field f[16];
+	char key[KEY_MAX], from_s[24], to_s[24], now_s[24];
+	size_t n = 0;
+
+	if (make_key(key, site, "calls", queue, windows[wi].name) != 0)
+		return;
+	iso8601(to - windows[wi].seconds, from_s, sizeof(from_s));
+	iso8601(to, to_s, sizeof(to_s));
+	iso8601(time(NULL), now_s, sizeof(now_s));
+	f[n++] = (struct rd_cache_field){"site", site};
+	f[n++] = (struct rd_cache_field){"queue", queue};
+	f[n++] = (struct rd_cache_field){"window", windows[wi].name};
+	f[n++] = (struct rd_cache_field){"from", from_s};
+	f[n++] = (struct rd_cache_field){"to", to_s};
+	f[n++] = (struct rd_cache_field){"updated_at", now_s};
+	for (size_t i = 0; i < sizeof(zero_counts) / sizeof(zero_counts[0]); i++)
+		f[n++] = (struct rd_cache_field){zero_counts[i], "0"};
+	rd_cache_put_hash(r->cache, key, f, n, r->ttl_s);
+}
+
+static int find_row(PGresult *res, const char *queue)
+{
+	for (int row = 0; row < PQntuples(res); row++)
+		if (strcmp(PQgetvalue(res, row, 1), queue) == 0)
+			return row;
+	return -1;
+}
+
+/* Every window of every queue that had calls in the last 30 days (the
+ * widest window holds every queue of the narrower ones). */
+static void write_windows(struct rd_refresh *r, const char *site, PGresult **res, int64_t to)
+{
+	PGresult *month = res[NWINDOWS - 1];
+	char key[KEY_MAX], member[KEY_MAX];
+
+	for (int row = 0; row < PQntuples(month); row++) {
+		const char *queue = PQgetvalue(month, row, 1);
+
+		for (size_t i = 0; i < NWINDOWS; i++) {
+			int x = i == NWINDOWS - 1 ? row : find_row(res[i], queue);
+
+			if (x >= 0)
+				write_window(r, site, res[i], x, i, to);
+			else
+				write_empty_window(r, site, queue, i, to);
+		}
+		if (make_key(key, site, "queues", NULL, NULL) == 0 &&
+		    rd_cache_escape(queue, member, sizeof(member)) >= 0)
+			rd_cache_add_member(r->cache, key, member, r->ttl_s);
+	}
 }
 
 static void write_gauge(struct rd_refresh *r, const char *site, const char *queue, long waiting,
@@ -189,9 +246,7 @@ static void window_done(struct rd_job *job)
 	struct site_state *ss = w->ss;
 
 	if (job->status == RD_JOB_OK && rd_cache_connected(r->cache)) {
-		for (size_t i = 0; i < NWINDOWS; i++)
-			for (int row = 0; row < PQntuples(w->res[i]); row++)
-				write_window(r, ss->site, w->res[i], row, i, w->to);
+		write_windows(r, ss->site, w->res, w->to);
 		write_gauges(r, ss->site, w->res[NWINDOWS - 1]);
 	} else if (job->status == RD_JOB_FAILED) {
 		rd_err("refresh of site %s failed: %s", ss->site, job->err);

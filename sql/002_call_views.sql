@@ -101,15 +101,16 @@ RETURNS TABLE (site text, queue text, offered bigint, answered bigint, abandoned
                wait_answered_n bigint, talk_sum bigint, talk_n bigint, wait_hist integer[])
 LANGUAGE sql STABLE AS $$
     WITH r AS (
+        -- buckets are UTC: truncate in UTC whatever the session's TimeZone
         SELECT f, t,
-               CASE WHEN date_trunc('hour', f) = f THEN f
-                    ELSE date_trunc('hour', f) + interval '1 hour' END AS h0,
-               date_trunc('hour', t) AS h1,
-               CASE WHEN date_trunc('day', f) = f THEN f
-                    ELSE date_trunc('day', f) + interval '1 day' END AS d0,
-               date_trunc('day', t) AS d1
-        FROM (SELECT date_trunc('minute', p_from) AS f,
-                     date_trunc('minute', p_to + interval '59.999999 seconds') AS t) x
+               CASE WHEN date_trunc('hour', f, 'UTC') = f THEN f
+                    ELSE date_trunc('hour', f, 'UTC') + interval '1 hour' END AS h0,
+               date_trunc('hour', t, 'UTC') AS h1,
+               CASE WHEN date_trunc('day', f, 'UTC') = f THEN f
+                    ELSE date_trunc('day', f, 'UTC') + interval '1 day' END AS d0,
+               date_trunc('day', t, 'UTC') AS d1
+        FROM (SELECT date_trunc('minute', p_from, 'UTC') AS f,
+                     date_trunc('minute', p_to + interval '59.999999 seconds', 'UTC') AS t) x
     )
     SELECT a.site, a.queue, sum(a.offered)::bigint, sum(a.answered)::bigint,
            sum(a.abandoned)::bigint, sum(a.short_abandoned)::bigint,

@@ -142,6 +142,30 @@ static void test_errors_have_lines(void **state)
 	unlink(path);
 }
 
+/* A line too long for the parser is one error, and lines after it keep
+ * their numbers. */
+static void test_long_line(void **state)
+{
+	char text[1024], expect[600];
+	char *path;
+	struct errors e = {0};
+	struct rd_config *cfg;
+
+	snprintf(text, sizeof(text),
+	         "[postgres]\nconninfo = %0300d\n[redis]\naddress = 127.0.0.1:6379\n"
+	         "[collector \"x\"]\ntype = queuelog\npath = /q\nsite = s\n[daemon]\nbogus = 1\n",
+	         0);
+	path = write_tmp(text);
+	/* the long line, the unknown key, and conninfo missing (it was skipped) */
+	assert_int_equal(rd_config_load(path, &cfg, collect, &e), 3);
+	snprintf(expect, sizeof(expect), "%s:2: line longer than", path);
+	assert_int_equal(strncmp(e.msgs[0], expect, strlen(expect)), 0);
+	snprintf(expect, sizeof(expect), "%s:10: unknown key 'bogus' in [daemon]", path);
+	assert_string_equal(e.msgs[1], expect);
+	rd_config_free(cfg);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +173,7 @@ int main(void)
 	    cmocka_unit_test(test_percent_size_bool),
 	    cmocka_unit_test(test_contract_config_loads),
 	    cmocka_unit_test(test_errors_have_lines),
+	    cmocka_unit_test(test_long_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
