@@ -39,17 +39,27 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-# A week of history first, then today's traffic written live.
-/usr/bin/python3 tests/sim/simulate.py --out "$var/asterisk" --days 7 --queues 4 \
-	--seed "$RANDOM" --end now --live "$speed" >"$var/simulator.log" 2>&1 &
+# A week of history first, then traffic written live into the same file, as
+# Asterisk would. The office-hours profile is anchored on a busy weekday
+# morning so that there is something to see whatever the day.
+seed=$RANDOM
+rm -rf "$var/history" "$var/live"
+/usr/bin/python3 tests/sim/simulate.py --out "$var/history" --days 7 --queues 4 \
+	--seed "$seed" --end now --profile-anchor busy >"$var/simulator.log" 2>&1
+[ -s "$var/asterisk/queue_log" ] || cp "$var/history/queue_log" "$var/asterisk/queue_log"
+/usr/bin/python3 tests/sim/simulate.py --out "$var/live" --queues 4 --seed "$((seed + 1))" \
+	--profile-anchor busy --live "$speed" >>"$var/simulator.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -e "$var/live/queue_log" ] && break; sleep 0.1; done
+tail -c +1 -F "$var/live/queue_log" >>"$var/asterisk/queue_log" 2>/dev/null &
 pids+=($!)
 build/reachd -c "$var/reachd.conf" -v 2>"$var/reachd.log" &
 pids+=($!)
 
 cat <<TXT
 
-reachd is running on a simulated prefecture (queue_log: $var/asterisk/queue_log,
-written live at ${speed}x). Where to look:
+reachd is running on a simulated prefecture: a week of history, then live traffic
+at ${speed}x real time appended to $var/asterisk/queue_log. Where to look:
 
   build/reachctl -c $var/reachd.conf status
   build/reachctl -c $var/reachd.conf indicators            # last 24 h, every queue
