@@ -21,6 +21,9 @@ REDIS_SERVER (default redis-server), REACHD_TEST_KEEP.
 Run with /usr/bin/python3 (needs Debian's python3-psycopg2 and python3-redis).
 """
 
+import sys
+sys.dont_write_bytecode = True
+
 import atexit
 import datetime as _dt
 import json
@@ -32,7 +35,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import traceback
@@ -114,6 +116,15 @@ def wait_until(pred, timeout, what, interval=0.05, alive=None):
         time.sleep(interval)
 
 
+def _die_with_parent():
+    """preexec_fn: the child gets SIGKILL if the test process dies (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -137,7 +148,8 @@ class Redis:
             [REDIS_SERVER, "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "777",
              "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", self.dir,
              "--logfile", self.logfile, "--databases", "16"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent)
 
         def up():
             if self.proc.poll() is not None:
@@ -259,7 +271,8 @@ class Daemon:
         self.logfile = os.path.join(env.dir, "%s.%d.log" % (name, len(env.daemons)))
         self.logf = open(self.logfile, "wb")
         self.proc = subprocess.Popen([REACHD, "-c", cfg] + list(args), stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=subprocess.STDOUT)
+                                     stdout=self.logf, stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
         env.daemons.append(self)
         log("reachd %s started (pid %d)" % (name, self.proc.pid))
 
@@ -343,6 +356,47 @@ class Trace:
             out.append(data[prev:c])
             prev = c
         return out
+
+
+def subset(tr, out, site, keep):
+    """A new trace in out derived from tr: the same log without the calls whose
+    callid fails keep(callid) (every stint of a kept callid is kept whole,
+    member and system lines stay), for site. Truth files are filtered alike,
+    so the new trace's callids are a subset of tr's, with different figures."""
+    os.makedirs(out, exist_ok=True)
+    t = tr.truth()
+    callers = {c.callid for c in t.calls} | {o.callid for o in t.open}
+    with open(tr.log, "rb") as f, open(os.path.join(out, "queue_log"), "wb") as g:
+        n = 0
+        for line in f:
+            cid = line.split(b"|", 2)[1].decode("utf-8")
+            if cid in callers and not keep(cid):
+                continue
+            g.write(line)
+            n += 1
+    import csv
+    for name in ("truth.csv", "truth_open.csv"):
+        with open(os.path.join(tr.dir, name), newline="", encoding="utf-8") as f, \
+                open(os.path.join(out, name), "w", newline="", encoding="utf-8") as g:
+            r = csv.reader(f)
+            w = csv.writer(g, lineterminator="\n")
+            hdr = next(r)
+            w.writerow(hdr)
+            for row in r:
+                if keep(row[hdr.index("callid")]):
+                    row[hdr.index("site")] = site
+                    w.writerow(row)
+    meta = dict(tr.meta)
+    meta["site"] = site
+    meta["lines"] = n
+    meta["derived_from"] = tr.dir
+    with open(os.path.join(out, "meta.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, ensure_ascii=False, indent=1)
+    nt = Trace(out)
+    meta["finished_calls"] = len(nt.truth().calls)
+    log("trace %s: subset of %s for site %s, %d lines, %d finished calls" % (
+        os.path.basename(out), os.path.basename(tr.dir), site, n, meta["finished_calls"]))
+    return nt
 
 
 def simulate(out, **kw):
@@ -549,8 +603,14 @@ def ts_of(d):
 
 
 def cursor_row(conn, site, collector="pbx"):
-    r = q(conn, 'SELECT dev, ino, "offset", source_size, lines_accepted, lines_rejected, lines_unknown '
-                'FROM reach.cursors WHERE site = %s AND collector = %s', (site, collector))
+    """The collector's committed cursor, or None (none yet, or no schema yet)."""
+    try:
+        r = q(conn, 'SELECT dev, ino, "offset", source_size, lines_accepted, lines_rejected, lines_unknown '
+                    'FROM reach.cursors WHERE site = %s AND collector = %s', (site, collector))
+    except (psycopg2.errors.UndefinedTable, psycopg2.errors.InvalidSchemaName):
+        if not conn.autocommit:
+            conn.rollback()
+        return None
     if not r:
         return None
     keys = ("dev", "ino", "offset", "source_size", "lines_accepted", "lines_rejected", "lines_unknown")
@@ -562,18 +622,21 @@ def wait_consumed(env, site, path, collector="pbx", timeout=120, daemon=None, co
     (same device and inode, offset = file size)."""
     own = conn is None
     conn = conn or env.db()
+    status = ["no cursor row yet"]
     try:
         def done():
             st = os.stat(path)
             c = cursor_row(conn, site, collector)
             if c is None:
-                return None
-            ok = c["dev"] == st.st_dev and c["ino"] == st.st_ino and c["offset"] == st.st_size
-            return ok or ("cursor ino %s offset %s, file ino %s size %s" % (
-                c["ino"], c["offset"], st.st_ino, st.st_size)) and False
-        wait_until(done, timeout, "reachd (%s/%s) to consume %s (%d bytes)" % (
-            site, collector, os.path.basename(path), os.path.getsize(path)), interval=0.05,
-            alive=daemon.alive if daemon else None)
+                return False
+            status[0] = "cursor dev %s ino %s offset %s; file dev %s ino %s size %s" % (
+                c["dev"], c["ino"], c["offset"], st.st_dev, st.st_ino, st.st_size)
+            return c["dev"] == st.st_dev and c["ino"] == st.st_ino and c["offset"] == st.st_size
+        try:
+            wait_until(done, timeout, "reachd (%s/%s) to consume %s" % (site, collector, path),
+                       interval=0.05, alive=daemon.alive if daemon else None)
+        except TestFailure as e:
+            raise TestFailure("%s; %s" % (e, status[0]))
     finally:
         if own:
             conn.close()
@@ -773,14 +836,17 @@ def diff_figures(exp, got):
 class Checker:
     """Collects mismatches and prints them readably; done() raises if any."""
 
-    def __init__(self, name, max_print=25):
+    def __init__(self, name, max_print=25, quiet=False):
         self.name = name
         self.errors = []
         self.checks = 0
         self.max_print = max_print
+        self.quiet = quiet
 
     def fail(self, msg):
         self.errors.append(msg)
+        if self.quiet:
+            return
         if len(self.errors) <= self.max_print:
             print("  MISMATCH: " + msg)
         elif len(self.errors) == self.max_print + 1:

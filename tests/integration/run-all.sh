@@ -8,6 +8,7 @@
 # variables documented in each test.
 cd "$(dirname "$0")/../.." || exit 2
 PY=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1
 TIMEOUT=${REACHD_TEST_TIMEOUT:-600}
 pattern=${1:-}
 pass=0

@@ -8,6 +8,10 @@ A second --once over the same file changes nothing.
 Env: REACHD_TEST_SEED (default: random, printed), REACHD_TEST_DAYS (7).
 """
 
+import sys
+
+sys.dont_write_bytecode = True
+
 import os
 import random
 

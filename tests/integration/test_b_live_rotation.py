@@ -6,6 +6,10 @@ copytruncate (copy, then truncate in place). Totals, aggregates, Redis windows
 and reachctl equal the truth; SIGTERM exits 0.
 """
 
+import sys
+
+sys.dont_write_bytecode = True
+
 import os
 import random
 import shutil

@@ -9,6 +9,10 @@ Env: REACHD_TEST_SEED, REACHD_TEST_SCALE (rate scale of the trace, default 4),
 REACHD_TEST_KILLS (default 6).
 """
 
+import sys
+
+sys.dont_write_bytecode = True
+
 import os
 import random
 import time
@@ -35,7 +39,8 @@ def main():
         conn = env.db()
         rotate_after = max(1, kills // 2)
         rotated = False
-        targets = sorted(rnd.uniform(0.05, 0.95) for _ in range(kills))
+        # offsets (fractions of the file) of the kills before the rotation
+        targets = [0.0] + sorted(rnd.uniform(0.05, 0.95) for _ in range(rotate_after - 1)) + [1.0] * kills
         for i in range(kills):
             d = env.start_reachd(cfg, name="reachd-%d" % i)
             if i == 0:
@@ -58,8 +63,18 @@ def main():
                 time.sleep(rnd.uniform(0, 0.15))
                 where = "offset >= %d of %d" % (target, size)
             else:
-                time.sleep(rnd.uniform(0.05, 1.0))
-                where = "random time after rotation"
+                # once the daemon has made progress (or finished), a little later
+                c0 = lib.cursor_row(conn, site)
+                new_ino = os.stat(path).st_ino
+                size = os.path.getsize(path)
+
+                def moved():
+                    d.alive()
+                    c = lib.cursor_row(conn, site)
+                    return c is not None and (c != c0 or (c["ino"] == new_ino and c["offset"] == size))
+                lib.wait_until(moved, 300, "the cursor to move after a restart", interval=0.01)
+                time.sleep(rnd.uniform(0.0, 0.2))
+                where = "progress after the rotation"
             c = lib.cursor_row(conn, site)
             d.kill9()
             lib.log("kill %d at %s (cursor offset then %s)" % (i, where, c and c["offset"]))

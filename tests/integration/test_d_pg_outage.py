@@ -5,6 +5,10 @@ daemon stays up, catches up, and every total equals the truth.
 Env: REACHD_TEST_SEED, REACHD_PG_OUTAGE_S (default 30).
 """
 
+import sys
+
+sys.dont_write_bytecode = True
+
 import os
 import random
 import time

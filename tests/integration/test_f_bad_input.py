@@ -6,6 +6,10 @@ byte offset, its first bytes kept), the custom verb is kept as 'unknown', the
 cursor's counters say so, and every valid call is counted exactly.
 """
 
+import sys
+
+sys.dont_write_bytecode = True
+
 import os
 import random
 

@@ -5,6 +5,10 @@ a missing required section and a missing file fail too; a good configuration
 exits 0. Needs no server.
 """
 
+import sys
+
+sys.dont_write_bytecode = True
+
 import os
 import re
 import subprocess

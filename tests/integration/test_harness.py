@@ -10,6 +10,10 @@ Then checks that the comparisons do catch errors, that PostgreSQL and Redis
 can be stopped and restarted, and that everything is gone after cleanup.
 """
 
+import sys
+
+sys.dont_write_bytecode = True
+
 import glob
 import os
 import random
@@ -98,7 +102,7 @@ def main():
         ck.done()
 
         # the comparisons must catch errors
-        neg = lib.Checker("harness (corrupted data)", max_print=3)
+        neg = lib.Checker("harness (corrupted data)", quiet=True)
         with conn.cursor() as c:
             c.execute("UPDATE reach.call_agg SET abandoned = abandoned + 1 WHERE ctid = "
                       "(SELECT ctid FROM reach.call_agg WHERE grain = 'minute' LIMIT 1)")

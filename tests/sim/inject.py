@@ -18,7 +18,6 @@ Use /usr/bin/python3.
 
 import argparse
 import json
-import os
 import random
 import sys
 

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import inject  # noqa: E402
@@ -474,7 +475,7 @@ def main():
         ml = sim(ld, "--live", 600, "--days", 0.02, "--seed", 1, "--queues", 3, "--profile-anchor", "busy")
         w1 = time.time()
         if ml:
-            check(w1 - w0 >= 1.8, "live run returned too fast (%.1fs)" % (w1 - w0))
+            check(1.0 <= w1 - w0 <= 8, "live run ran %.1fs instead of about 2s" % (w1 - w0))
             check(ml["start"] >= int(w0) - 1 and ml["end"] <= int(w1) + 2, "live timestamps are not the wall clock")
             done, open_, _ = parse_log(os.path.join(ld, "queue_log"), ml)
             compare_truth(ld, ml, done, open_)

@@ -20,6 +20,24 @@ Timestamps are integers (queue_log writes epoch seconds). Everything is a
 function of --seed and the parameters (and of the clock with --end now).
 Use /usr/bin/python3 (stdlib only).
 
+Options worth knowing:
+  --flavour V        1.4 1.8 11 13 16 20 22: that version's field layouts and
+                     events; mixed: the PBX is upgraded 1.4 -> ... -> 22 over the
+                     trace (QUEUESTART at 03:00 on quiet nights, no call open)
+  --end T|now        the trace covers [T - days, T); calls still open at T go
+                     to truth_open.csv (state waiting or talking)
+  --profile-anchor busy
+                     shift the office-hours profile (not the timestamps) so the
+                     trace ends on a busy Tuesday morning: rolling windows have
+                     content whatever the time the tests run
+  --calls N          stop after N calls (all finished); without --days the
+                     length is chosen to hold them
+  --live SPEED       write progressively, timestamps = wall clock: the model
+                     runs SPEED times faster than real time (arrivals, waits and
+                     talk times compressed alike, so logged waits still equal
+                     the differences of logged times); truth.csv grows as calls
+                     end; SIGTERM/SIGINT stops cleanly (truth_open.csv, meta.json)
+
 Examples:
   simulate.py --out /tmp/t --days 7 --queues 5 --seed 1 --flavour mixed --end now
   simulate.py --out /tmp/b --queues 5 --seed 1 --calls 1000000 --end 2026-11-29T00:00:00Z
@@ -113,7 +131,6 @@ class Flavour:
         self.ringcanceled = v >= 1500    # RINGCANCELED (15.0)
         self.withdraw = v >= 1600        # WITHDRAW (16.25, 20.0): 16 = last 16.x
         self.pause_reason = v >= 108
-        self.agent_pool = v >= 1200      # app_agent_pool AGENTLOGOFF channel|logintime
         self.tech = "PJSIP" if v >= 1300 else "SIP"
 
 
@@ -440,9 +457,10 @@ class Sim:
                 member = q.agents[i]
                 if kind == "login":
                     ch = "%s/%d-%08x" % (fl.tech, q.ifaces[i], int(rr() * 0xffffffff))
-                    chans[i] = ch
+                    chans[i] = (ch, uid(ts))
                     if q.idx == 0:
-                        put(t, "%d|%s|NONE|Agent/%d|AGENTLOGIN|%s" % (t, uid(ts), q.ifaces[i], ch))
+                        # agent channel's uniqueid as callid, queue NONE (chan_agent / app_agent_pool)
+                        put(t, "%d|%s|NONE|Agent/%d|AGENTLOGIN|%s" % (t, chans[i][1], q.ifaces[i], ch))
                     put(t, "%d|%s|%s|%s|ADDMEMBER|" % (t, uid(ts), q.name, member))
                 elif kind == "pause":
                     put(t, "%d|NONE|%s|%s|PAUSE|%s" % (t, q.name, member,
@@ -451,12 +469,9 @@ class Sim:
                     put(t, "%d|NONE|%s|%s|UNPAUSE|" % (t, q.name, member))
                 else:
                     put(t, "%d|NONE|%s|%s|REMOVEMEMBER|" % (t, q.name, member))
-                    if q.idx == 0:
-                        ch = chans.get(i, "%s/%d-00000000" % (fl.tech, q.ifaces[i]))
-                        if fl.agent_pool:
-                            put(t, "%d|NONE|NONE|Agent/%d|AGENTLOGOFF|%s|%d" % (t, q.ifaces[i], ch, extra))
-                        else:
-                            put(t, "%d|NONE|NONE|Agent/%d|AGENTLOGOFF|%s|%d" % (t, q.ifaces[i], ch, extra))
+                    if q.idx == 0 and i in chans:
+                        ch, cu = chans.pop(i)
+                        put(t, "%d|%s|NONE|Agent/%d|AGENTLOGOFF|%s|%d" % (t, cu, q.ifaces[i], ch, extra))
             # agent heap: (available-from, index)
             q.free = [0] * q.nagents
             h = []
@@ -602,7 +617,7 @@ class Sim:
                 seq[0] = int(rr() * 50) + 10 if si > 0 else seq[0]
             if callid is None:
                 seq[0] += 1 + int(rr() * 3)
-                callid = "%d.%d" % (t, seq[0])
+                callid = "%d.%d" % (T(t) if live else t, seq[0])
 
             # position on entry
             w = q.waiters
@@ -615,7 +630,8 @@ class Sim:
             if r < 0.05:
                 patience = int(rr() * 6)          # 0..5 s: short abandons (and the 5 s boundary)
             else:
-                patience = 6 + int(expo(1.0 / 200.0))
+                # most callers give up after a few minutes, some wait for a long time
+                patience = 6 + int(expo(1.0 / 150.0) if r < 0.8 else expo(1.0 / 900.0))
                 if patience > 1800:
                     patience = 1800
             leave = t + patience

@@ -25,6 +25,7 @@ import json
 import os
 import sys
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from simulate import iso, paris_date, paris_midnight, parse_time  # noqa: E402
 
