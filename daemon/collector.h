@@ -55,6 +55,10 @@ const char *rd_collector_site(const struct rd_collector *c);
 /* One normalized call event. */
 void rd_collector_emit_call(struct rd_collector *c, const struct rd_call_event *ev);
 
+/* One normalized mail event (mail collectors). Handling is idempotent: the
+ * same event for the same message may be emitted again after a restart. */
+void rd_collector_emit_mail(struct rd_collector *c, const struct rd_mail_event *ev);
+
 /* A line was understood (whether or not it produced events). */
 void rd_collector_accepted(struct rd_collector *c);
 

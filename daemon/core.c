@@ -36,7 +36,7 @@ struct rd_collector {
 	struct rd_batch *batch;   /* accumulating */
 	int64_t batch_started_ms; /* monotonic */
 	int dirty;                /* events since the last checkpoint */
-	uint64_t accepted, rejected, unknown;
+	uint64_t accepted, rejected, unknown, mail_events;
 	enum coll_state state;
 	int paused, retiring;
 	struct rd_ratelimit rl;
@@ -247,6 +247,12 @@ void rd_collector_emit_call(struct rd_collector *c, const struct rd_call_event *
 	if (rd_calltrack_event(c->track, ev) != 0)
 		rd_err("collector %s: out of memory tracking call %s", c->name,
 		       ev->callid ? ev->callid : "-");
+}
+
+void rd_collector_emit_mail(struct rd_collector *c, const struct rd_mail_event *ev)
+{
+	c->dirty = 1;
+	c->mail_events++; /* the mail tracker arrives with the mail indicators */
 }
 
 void rd_collector_accepted(struct rd_collector *c)

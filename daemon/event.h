@@ -33,6 +33,47 @@ struct rd_call_event {
 	const char *reason; /* source verb, e.g. "EXITWITHTIMEOUT"; may be NULL */
 };
 
+/* --- mail ------------------------------------------------------------------
+ * One functional mailbox (contact@, titres@ ...) is identified by its address,
+ * lowercased, exactly as configured. Message-IDs keep their angle brackets. */
+
+enum rd_mail_ev_type {
+	RD_MAIL_RECEIVED = 1, /* a message was delivered to a functional mailbox */
+	RD_MAIL_REJECTED,     /* the MTA refused or bounced a message meant for it */
+	RD_MAIL_ACK,          /* an automatic acknowledgement went to the sender of msgid */
+	RD_MAIL_SENT,         /* a message left from the mailbox (or one of its agents) */
+	RD_MAIL_FLAGS,        /* msgid's full flag set in a folder after a change */
+	RD_MAIL_CLOSED,       /* msgid was deleted/expunged, or moved to folder */
+};
+
+/* IMAP system flags, as the mail_log plugin prints them. */
+#define RD_MAIL_F_ANSWERED 0x01u
+#define RD_MAIL_F_FLAGGED 0x02u
+#define RD_MAIL_F_DELETED 0x04u
+#define RD_MAIL_F_SEEN 0x08u
+#define RD_MAIL_F_DRAFT 0x10u
+
+/* Why a message is automatic (0 = written by a person). */
+#define RD_MAIL_AUTO_SUBMITTED 0x01u   /* Auto-Submitted: other than "no" */
+#define RD_MAIL_AUTO_XAUTOREPLY 0x02u  /* X-Autoreply: */
+#define RD_MAIL_AUTO_PRECEDENCE 0x04u  /* Precedence: bulk, junk, list, auto_reply */
+#define RD_MAIL_AUTO_NULLSENDER 0x08u  /* envelope sender <> */
+#define RD_MAIL_AUTO_DAEMON 0x10u      /* MAILER-DAEMON, postmaster, owner-*, *-request */
+
+struct rd_mail_event {
+	enum rd_mail_ev_type type;
+	int64_t ts;              /* UTC epoch seconds */
+	const char *mailbox;     /* the functional address */
+	const char *msgid;       /* Message-ID "<...>", or NULL when the source does not say */
+	const char *sender;      /* envelope sender; "" for the null sender */
+	const char *in_reply_to; /* SENT: In-Reply-To msgid, or NULL */
+	const char *references;  /* SENT: References msgids separated by spaces, or NULL */
+	const char *folder;      /* FLAGS / CLOSED: the IMAP folder (CLOSED: moved there) */
+	const char *user;        /* IMAP or SASL user who acted, when known */
+	uint32_t flags;          /* FLAGS: RD_MAIL_F_* after the change */
+	uint32_t automatic;      /* RECEIVED / SENT: RD_MAIL_AUTO_* reasons, 0 = human */
+};
+
 /* Position of a collector in its source: the file identity and the byte
  * offset just after the last complete line consumed. Committed to
  * PostgreSQL in the same transaction as the rows derived from the lines. */
