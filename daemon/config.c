@@ -484,6 +484,21 @@ static void get_secret(struct load_state *st, const struct rd_section *s, const 
 		report(st, s ? s->line : 0, "%s", err);
 }
 
+/* A compiled zone file starts with the magic "TZif" (tzfile(5)); this also
+ * rules out directories (Europe) and tables (zone.tab). */
+static int tzfile(const char *path)
+{
+	char magic[4];
+	FILE *fp = fopen(path, "rb");
+	int ok;
+
+	if (!fp)
+		return 0;
+	ok = fread(magic, 1, 4, fp) == 4 && memcmp(magic, "TZif", 4) == 0;
+	fclose(fp);
+	return ok;
+}
+
 /* An IANA zone name known to the system's tz database (tzdata). */
 static int valid_timezone(const char *tz)
 {
@@ -492,7 +507,7 @@ static int valid_timezone(const char *tz)
 	if (!*tz || tz[0] == '/' || strstr(tz, "..") ||
 	    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz) >= (int)sizeof(path))
 		return 0;
-	return access(path, R_OK) == 0;
+	return tzfile(path);
 }
 
 static void load_typed(struct load_state *st)

@@ -331,8 +331,10 @@ static int cmd_status(struct ctl *c)
 			printf("\ndaemon of site %s\n", key);
 			if (json_is_object(v))
 				print_object("  ", v);
-			else
+			else if (json_is_string(v))
 				printf("  %s\n", json_string_value(v));
+			else
+				printf("  unknown (Redis unreachable)\n");
 		}
 		json_array_foreach(cols, i, v)
 		{
