@@ -42,6 +42,14 @@ void rd_batch_free(struct rd_batch *b)
 		free(b->lines[i].reason);
 		free(b->lines[i].data);
 	}
+	for (size_t i = 0; i < b->nmails; i++) {
+		free(b->mails[i].mailbox);
+		free(b->mails[i].msgid);
+		free(b->mails[i].sender);
+		free(b->mails[i].route);
+		free(b->mails[i].closed_how);
+	}
+	free(b->mails);
 	free(b->calls);
 	free(b->open);
 	free(b->lines);
@@ -143,5 +151,30 @@ int rd_batch_add_line(struct rd_batch *b, uint64_t offset, int unknown, const ch
 		return -1;
 	memcpy(l->data, line, l->len);
 	l->data[l->len] = '\0';
+	return failed ? -1 : 0;
+}
+
+int rd_batch_add_mail(struct rd_batch *b, const struct rd_mail_change *ch)
+{
+	struct rd_batch_mail *m;
+	int failed = 0;
+
+	if (reserve((void **)&b->mails, b->nmails, &b->capmails, sizeof(*m)) != 0)
+		return -1;
+	m = &b->mails[b->nmails++];
+	memset(m, 0, sizeof(*m));
+	m->mailbox = dup_or_null(ch->mailbox, &failed);
+	m->msgid = dup_or_null(ch->msgid, &failed);
+	m->sender = dup_or_null(ch->sender, &failed);
+	m->route = dup_or_null(ch->route, &failed);
+	m->closed_how = dup_or_null(ch->closed_how, &failed);
+	m->ts = ch->ts;
+	m->received = ch->received;
+	m->delay_s = ch->delay_s;
+	m->delay_business_s = ch->delay_business_s;
+	m->automatic = ch->automatic;
+	m->kind = (uint8_t)ch->kind;
+	m->rejected = (uint8_t)ch->rejected;
+	m->within_target = (uint8_t)ch->within_target;
 	return failed ? -1 : 0;
 }

@@ -10,6 +10,7 @@
 #include "calltrack.h"
 #include "event.h"
 #include "ledger.h"
+#include "mailtrack.h"
 
 struct rd_batch_call {
 	char *queue, *callid, *agent, *reason;
@@ -23,6 +24,14 @@ struct rd_batch_open {
 	char *queue, *callid, *agent;
 	int64_t entered, connected;
 	int32_t wait_s;
+};
+
+struct rd_batch_mail {
+	char *mailbox, *msgid, *sender, *route, *closed_how;
+	int64_t ts, received, delay_s, delay_business_s;
+	uint32_t automatic;
+	uint8_t kind; /* enum rd_mail_change_kind */
+	uint8_t rejected, within_target;
 };
 
 struct rd_batch_line {
@@ -45,6 +54,8 @@ struct rd_batch {
 	size_t nopen, capopen;
 	struct rd_batch_line *lines;
 	size_t nlines, caplines;
+	struct rd_batch_mail *mails;
+	size_t nmails, capmails;
 	size_t inserted; /* result: calls really inserted (not duplicates) */
 };
 
@@ -54,10 +65,13 @@ struct rd_batch *rd_batch_new(const char *site, const char *collector, const cha
 void rd_batch_free(struct rd_batch *b);
 int rd_batch_add_call(struct rd_batch *b, const struct rd_call *c);
 int rd_batch_add_open(struct rd_batch *b, const struct rd_open_call *oc);
+int rd_batch_add_mail(struct rd_batch *b, const struct rd_mail_change *ch);
 int rd_batch_add_line(struct rd_batch *b, uint64_t offset, int unknown, const char *reason,
                       const char *line, size_t len);
 
 /* The ledger job that writes a batch (store.c). */
 enum rd_job_status rd_store_batch(struct rd_job *job, PGconn *pg);
+/* Its mail part, inside the same transaction (store_mail.c). */
+int rd_store_mails(struct rd_batch *b, PGconn *pg, enum rd_job_status *st);
 
 #endif

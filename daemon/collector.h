@@ -45,6 +45,8 @@ struct rd_collector_type {
 	void (*destroy)(void *priv);
 	/* Human-readable description of the source, e.g. the path. */
 	const char *(*source)(void *priv);
+	/* Mail collectors: 1 if mailbox is one of theirs (may be NULL). */
+	int (*owns)(void *priv, const char *mailbox);
 };
 
 /* --- Services the core offers to collectors ------------------------------ */

@@ -11,10 +11,12 @@
 
 #include "batch.h"
 #include "cache.h"
+#include "calendar.h"
 #include "calltrack.h"
 #include "collector.h"
 #include "ledger.h"
 #include "log.h"
+#include "mailtrack.h"
 #include "refresh.h"
 #include "registry.h"
 #include "version.h"
@@ -33,6 +35,10 @@ struct rd_collector {
 	char *name, *site;
 	struct rd_calltrack_options topt;
 	struct rd_calltrack *track;
+	struct rd_mailtrack_options mopt;
+	int64_t reply_target_days;
+	struct rd_calendar *cal; /* opening hours for business time */
+	struct rd_mailtrack *mtrack;
 	struct rd_batch *batch;   /* accumulating */
 	int64_t batch_started_ms; /* monotonic */
 	int dirty;                /* events since the last checkpoint */
@@ -68,6 +74,49 @@ static int64_t mono_ms(void)
 
 /* --- configuration of one collector ------------------------------------- */
 
+/* Build the calendar of [calendar "name"] for a collector. */
+static int collector_calendar(struct rd_collector *c, const struct rd_config *cfg, const char *name,
+                              char *err, size_t errlen)
+{
+	const struct rd_section *s;
+
+	for (s = rd_config_next(cfg, "calendar", NULL); s; s = rd_config_next(cfg, "calendar", s))
+		if (strcmp(s->name, name) == 0)
+			break;
+	if (!s) {
+		snprintf(err, errlen, "no [calendar \"%s\"] section", name);
+		return -1;
+	}
+	rd_calendar_free(c->cal);
+	c->cal = rd_calendar_new();
+	if (!c->cal) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < s->nkv; i++) {
+		char why[256];
+
+		if (rd_calendar_set(c->cal, s->kv[i].key, s->kv[i].value, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "calendar \"%s\" (line %d): %.200s", name,
+			         s->kv[i].line, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Business days: "2" or "2d". */
+static int parse_business_days(const char *v, int64_t *out, char *err, size_t errlen)
+{
+	char num[32];
+	size_t len = strlen(v);
+
+	if (len && v[len - 1] == 'd')
+		len--;
+	snprintf(num, sizeof(num), "%.*s", (int)len, v);
+	return rd_parse_int(num, 1, 365, out, err, errlen);
+}
+
 /* Keys every call collector has; the core applies them to the tracker. */
 static int core_key(struct rd_collector *c, const struct rd_config *cfg, const struct rd_kv *kv,
                     char *err, size_t errlen)
@@ -95,6 +144,16 @@ static int core_key(struct rd_collector *c, const struct rd_config *cfg, const s
 			c->topt.max_call_s = ms / 1000;
 		return 0;
 	}
+	if (strcmp(kv->key, "ack_window") == 0) {
+		if (rd_parse_duration_ms(kv->value, &ms, err, errlen) != 0)
+			return -1;
+		c->mopt.ack_window_s = ms / 1000;
+		return 0;
+	}
+	if (strcmp(kv->key, "reply_target") == 0)
+		return parse_business_days(kv->value, &c->reply_target_days, err, errlen);
+	if (strcmp(kv->key, "calendar") == 0)
+		return collector_calendar(c, cfg, kv->value, err, errlen);
 	return 1; /* not a core key */
 }
 
@@ -105,10 +164,28 @@ static void collector_free(struct rd_collector *c)
 	if (c->priv)
 		c->type->destroy(c->priv);
 	rd_calltrack_free(c->track);
+	rd_mailtrack_free(c->mtrack);
+	rd_calendar_free(c->cal);
 	rd_batch_free(c->batch);
 	free(c->name);
 	free(c->site);
 	free(c);
+}
+
+/* Without calendar =, the default schedule in [daemon] timezone. */
+static struct rd_calendar *default_calendar(const struct rd_config *cfg, char *err, size_t errlen)
+{
+	struct rd_calendar *cal = rd_calendar_new();
+
+	if (!cal) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (cfg->timezone && rd_calendar_set(cal, "timezone", cfg->timezone, err, errlen) != 0) {
+		rd_calendar_free(cal);
+		return NULL;
+	}
+	return cal;
 }
 
 /* Create and configure an instance; errors go to err (one per problem). */
@@ -153,6 +230,8 @@ static struct rd_collector *collector_build(const struct rd_config *cfg, const s
 	c->type = t;
 	c->section = s;
 	c->topt = (struct rd_calltrack_options){20, 0, cfg->max_call_ms / 1000};
+	c->mopt = (struct rd_mailtrack_options){15 * 60, 8 * 86400};
+	c->reply_target_days = 2;
 	c->priv = t->create(c);
 	if (!c->priv) {
 		collector_free(c);
@@ -168,6 +247,10 @@ static struct rd_collector *collector_build(const struct rd_config *cfg, const s
 			rd_config_report(cfg, s->kv[i].line, errfn, arg, "%s", err);
 			(*nerr)++;
 		}
+	}
+	if (!c->cal && !(c->cal = default_calendar(cfg, err, sizeof(err)))) {
+		rd_config_report(cfg, s->line, errfn, arg, "collector \"%s\": %s", s->name, err);
+		(*nerr)++;
 	}
 	if (t->check(c->priv, err, sizeof(err)) != 0) {
 		rd_config_report(cfg, s->line, errfn, arg, "collector \"%s\": %s", s->name, err);
@@ -252,7 +335,36 @@ void rd_collector_emit_call(struct rd_collector *c, const struct rd_call_event *
 void rd_collector_emit_mail(struct rd_collector *c, const struct rd_mail_event *ev)
 {
 	c->dirty = 1;
-	c->mail_events++; /* the mail tracker arrives with the mail indicators */
+	c->mail_events++;
+	if (rd_mailtrack_event(c->mtrack, ev) != 0)
+		rd_err("collector %s: out of memory tracking mail %s", c->name,
+		       ev->msgid ? ev->msgid : "-");
+}
+
+static void on_mail_change(void *arg, const struct rd_mail_change *ch)
+{
+	struct rd_collector *c = arg;
+	struct rd_batch *b = current_batch(c);
+
+	if (!b || rd_batch_add_mail(b, ch) != 0)
+		rd_err("collector %s: out of memory: change of mail %s lost", c->name, ch->msgid);
+}
+
+static int64_t clock_business(void *arg, int64_t from, int64_t to)
+{
+	const struct rd_collector *c = arg;
+
+	return rd_calendar_business_seconds(c->cal, from, to);
+}
+
+static int64_t clock_deadline(void *arg, int64_t received)
+{
+	const struct rd_collector *c = arg;
+
+	int64_t d = rd_calendar_add_business_days(c->cal, received, (int)c->reply_target_days);
+
+	/* a calendar with no open day ahead: fall back to calendar days */
+	return d >= 0 ? d : received + c->reply_target_days * 86400;
 }
 
 void rd_collector_accepted(struct rd_collector *c)
@@ -384,7 +496,7 @@ struct load_job {
 	struct rd_job job;
 	struct rd_collector *c;
 	char *site, *name, *timezone;
-	PGresult *cursor, *open;
+	PGresult *cursor, *open, *mails;
 };
 
 static enum rd_job_status load_run(struct rd_job *job, PGconn *pg)
@@ -421,14 +533,25 @@ static enum rd_job_status load_run(struct rd_job *job, PGconn *pg)
 		                 " agent, coalesce(wait_s, -1)"
 		                 " FROM reach.call_open WHERE site = $1 AND collector = $2",
 		                 2, NULL, p, NULL, NULL, 0);
+	PQclear(lj->mails);
+	lj->mails = NULL;
+	/* open messages (the backlog) and those finished lately: a collector
+	 * resuming from a safe point may replay their events */
+	if (PQresultStatus(lj->open) == PGRES_TUPLES_OK)
+		lj->mails = PQexecParams(
+		    pg,
+		    "SELECT mailbox, msgid, sender, extract(epoch FROM received_at)::bigint,"
+		    " (replied_at IS NOT NULL OR closed_at IS NOT NULL OR automatic IS NOT NULL"
+		    " OR rejected)"
+		    " FROM reach.mails WHERE site = $1 AND collector = $2"
+		    " AND ((replied_at IS NULL AND closed_at IS NULL AND automatic IS NULL"
+		    " AND NOT rejected) OR received_at > now() - interval '8 days')",
+		    2, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(lj->cursor) != PGRES_TUPLES_OK ||
-	    PQresultStatus(lj->open) != PGRES_TUPLES_OK) {
+	    PQresultStatus(lj->open) != PGRES_TUPLES_OK ||
+	    PQresultStatus(lj->mails) != PGRES_TUPLES_OK) {
 		snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
-		return rd_pg_retryable(pg, PQresultStatus(lj->cursor) != PGRES_TUPLES_OK
-		                               ? lj->cursor
-		                               : lj->open)
-		           ? RD_JOB_RETRY
-		           : RD_JOB_FAILED;
+		return rd_pg_retryable(pg, NULL) ? RD_JOB_RETRY : RD_JOB_FAILED;
 	}
 	return RD_JOB_OK;
 }
@@ -452,6 +575,22 @@ static void restore_open(struct rd_collector *c, PGresult *r)
 
 		if (rd_calltrack_restore(c->track, &oc) != 0)
 			rd_err("collector %s: out of memory restoring call %s", c->name, oc.callid);
+	}
+}
+
+static void restore_mails(struct rd_collector *c, PGresult *r)
+{
+	for (int i = 0; r && i < PQntuples(r); i++) {
+		struct rd_mail_state st = {
+		    .mailbox = PQgetvalue(r, i, 0),
+		    .msgid = PQgetvalue(r, i, 1),
+		    .sender = PQgetvalue(r, i, 2),
+		    .received = strtoll(PQgetvalue(r, i, 3), NULL, 10),
+		    .finished = PQgetvalue(r, i, 4)[0] == 't',
+		};
+
+		if (rd_mailtrack_restore(c->mtrack, &st) != 0)
+			rd_err("collector %s: out of memory restoring mail %s", c->name, st.msgid);
 	}
 }
 
@@ -487,6 +626,7 @@ static void load_done(struct rd_job *job)
 		resume = &cur;
 	}
 	restore_open(c, lj->open);
+	restore_mails(c, lj->mails);
 	rd_info("collector %s: starting at offset %llu with %zu calls in progress", c->name,
 	        resume ? (unsigned long long)resume->offset : 0ULL,
 	        rd_calltrack_open_count(c->track));
@@ -494,6 +634,7 @@ static void load_done(struct rd_job *job)
 out:
 	PQclear(lj->cursor);
 	PQclear(lj->open);
+	PQclear(lj->mails);
 	free(lj->site);
 	free(lj->name);
 	free(lj->timezone);
@@ -504,8 +645,15 @@ static int collector_launch(struct rd_core *core, struct rd_collector *c)
 {
 	struct load_job *lj = calloc(1, sizeof(*lj));
 
+	struct rd_mail_clock clock = {clock_business, clock_deadline, c};
+
 	c->core = core;
 	c->track = rd_calltrack_new(&c->topt, on_call_finished, c);
+	c->mtrack = rd_mailtrack_new(&c->mopt, &clock, on_mail_change, c);
+	if (!c->mtrack) {
+		free(lj);
+		return -1;
+	}
 	if (!lj || !c->track || !(lj->site = strdup(c->site)) || !(lj->name = strdup(c->name)) ||
 	    !(lj->timezone = strdup(core->cfg->timezone ? core->cfg->timezone : "Europe/Paris"))) {
 		if (lj) {
@@ -618,6 +766,65 @@ static size_t site_gauges(void *arg, const char *site, struct rd_gauge **out)
 	return ctx.n;
 }
 
+struct mail_gauge_ctx {
+	struct rd_mail_gauge *g;
+	size_t n, cap;
+};
+
+static void mail_gauge_add(void *arg, const struct rd_mail_gauge *g)
+{
+	struct mail_gauge_ctx *ctx = arg;
+	size_t i;
+
+	for (i = 0; i < ctx->n && strcmp(ctx->g[i].mailbox, g->mailbox) != 0; i++)
+		;
+	if (i == ctx->n) {
+		if (ctx->n == ctx->cap) {
+			size_t cap = ctx->cap ? ctx->cap * 2 : 8;
+			struct rd_mail_gauge *grown = realloc(ctx->g, cap * sizeof(*grown));
+
+			if (!grown)
+				return; /* gauges are rewritten at the next refresh */
+			ctx->g = grown;
+			ctx->cap = cap;
+		}
+		ctx->g[ctx->n++] = (struct rd_mail_gauge){g->mailbox, 0, g->oldest};
+	}
+	ctx->g[i].backlog += g->backlog;
+	if (g->oldest < ctx->g[i].oldest)
+		ctx->g[i].oldest = g->oldest;
+}
+
+/* Mailbox names point into the trackers: valid until the loop runs again. */
+static size_t site_mail_gauges(void *arg, const char *site, struct rd_mail_gauge **out)
+{
+	struct rd_core *core = arg;
+	struct mail_gauge_ctx ctx = {0};
+
+	for (struct rd_collector *c = core->collectors; c; c = c->next)
+		if (c->mtrack && strcmp(c->site, site) == 0)
+			rd_mailtrack_gauges(c->mtrack, mail_gauge_add, &ctx);
+	*out = ctx.g;
+	return ctx.n;
+}
+
+/* Business seconds in the calendar of the collector that owns the mailbox. */
+static int64_t site_mail_business(void *arg, const char *site, const char *mailbox, int64_t from,
+                                  int64_t to)
+{
+	struct rd_core *core = arg;
+	const struct rd_collector *any = NULL;
+
+	for (const struct rd_collector *c = core->collectors; c; c = c->next) {
+		if (strcmp(c->site, site) != 0 || !c->cal)
+			continue;
+		any = c;
+		if (c->type->owns && c->type->owns(c->priv, mailbox))
+			break;
+	}
+	return any ? rd_calendar_business_seconds(any->cal, from, to) : to - from;
+}
+
 /* --- the tick: commits by time, refreshes, completion -------------------- */
 
 static int all_read(const struct rd_core *core)
@@ -722,8 +929,8 @@ struct rd_core *rd_core_new(struct event_base *base, struct rd_config *cfg, int 
 	core->cache = rd_cache_new(base, &copt, on_cache_ready, core);
 	if (!core->ledger || !core->cache)
 		goto fail;
-	core->refresh =
-	    rd_refresh_new(core->ledger, core->cache, cfg->redis_ttl_s, site_gauges, core);
+	core->refresh = rd_refresh_new(core->ledger, core->cache, cfg->redis_ttl_s, site_gauges,
+	                               site_mail_gauges, site_mail_business, core);
 	core->tick = event_new(base, -1, EV_PERSIST, on_tick, core);
 	if (!core->refresh || !core->tick || event_add(core->tick, &tv) != 0)
 		goto fail;

@@ -48,17 +48,17 @@ enum rd_mail_ev_type {
 
 /* IMAP system flags, as the mail_log plugin prints them. */
 #define RD_MAIL_F_ANSWERED 0x01u
-#define RD_MAIL_F_FLAGGED 0x02u
-#define RD_MAIL_F_DELETED 0x04u
-#define RD_MAIL_F_SEEN 0x08u
-#define RD_MAIL_F_DRAFT 0x10u
+#define RD_MAIL_F_FLAGGED  0x02u
+#define RD_MAIL_F_DELETED  0x04u
+#define RD_MAIL_F_SEEN     0x08u
+#define RD_MAIL_F_DRAFT    0x10u
 
 /* Why a message is automatic (0 = written by a person). */
-#define RD_MAIL_AUTO_SUBMITTED 0x01u   /* Auto-Submitted: other than "no" */
-#define RD_MAIL_AUTO_XAUTOREPLY 0x02u  /* X-Autoreply: */
-#define RD_MAIL_AUTO_PRECEDENCE 0x04u  /* Precedence: bulk, junk, list, auto_reply */
-#define RD_MAIL_AUTO_NULLSENDER 0x08u  /* envelope sender <> */
-#define RD_MAIL_AUTO_DAEMON 0x10u      /* MAILER-DAEMON, postmaster, owner-*, *-request */
+#define RD_MAIL_AUTO_SUBMITTED  0x01u /* Auto-Submitted: other than "no" */
+#define RD_MAIL_AUTO_XAUTOREPLY 0x02u /* X-Autoreply: */
+#define RD_MAIL_AUTO_PRECEDENCE 0x04u /* Precedence: bulk, junk, list, auto_reply */
+#define RD_MAIL_AUTO_NULLSENDER 0x08u /* envelope sender <> */
+#define RD_MAIL_AUTO_DAEMON     0x10u /* MAILER-DAEMON, postmaster, owner-*, *-request */
 
 struct rd_mail_event {
 	enum rd_mail_ev_type type;

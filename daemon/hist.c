@@ -47,3 +47,27 @@ int32_t rd_hist_quantile(const uint64_t bins[RD_HIST_BINS], int pct)
 	}
 	return rd_hist_bin_low(RD_HIST_BINS - 1);
 }
+
+int rd_mhist_bin(int64_t s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 3600)
+		return (int)(s / 60);
+	if (s < 86400)
+		return 60 + (int)((s - 3600) / 900);
+	if (s < 1209600)
+		return 152 + (int)((s - 86400) / 3600);
+	return RD_MHIST_BINS - 1;
+}
+
+int64_t rd_mhist_bin_low(int bin)
+{
+	if (bin < 60)
+		return (int64_t)bin * 60;
+	if (bin < 152)
+		return 3600 + (int64_t)(bin - 60) * 900;
+	if (bin < 464)
+		return 86400 + (int64_t)(bin - 152) * 3600;
+	return 1209600;
+}

@@ -21,4 +21,13 @@ int32_t rd_hist_bin_low(int bin);
 /* -1 when the histogram is empty. */
 int32_t rd_hist_quantile(const uint64_t bins[RD_HIST_BINS], int pct);
 
+/* Reply delays of mails span minutes to weeks, so they have their own
+ * layout (also documented): 0..59 min one bin per minute (bins 0..59); 1 h to
+ * 24 h by quarter-hours (60..151); 1 to 14 days by hours (152..463); then one
+ * overflow bin (464). Same quantile rule. */
+#define RD_MHIST_BINS 465
+
+int rd_mhist_bin(int64_t seconds);
+int64_t rd_mhist_bin_low(int bin);
+
 #endif

@@ -24,7 +24,7 @@
 struct ctl {
 	struct rd_config *cfg;
 	PGconn *pg;
-	const char *site, *queue, *from, *to;
+	const char *site, *queue, *mailbox, *from, *to;
 	int json;
 };
 
@@ -33,8 +33,9 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: reachctl [-c FILE] COMMAND [options]\n"
 	        "commands:\n"
-	        "  indicators [--site S] [--queue Q] [--from T] [--to T] [--json]\n"
-	        "             every telephony figure for the period (default: the last 24 h)\n"
+	        "  indicators [--site S] [--queue Q] [--mailbox M] [--from T] [--to T] [--json]\n"
+	        "             every telephony and mail figure for the period (default: the last\n"
+	        "             24 h); the mail backlog is the one at the end of the period\n"
 	        "  status [--json]\n"
 	        "             each collector's source, cursor, lag and line counts; the state of\n"
 	        "             PostgreSQL and Redis\n"
@@ -108,11 +109,10 @@ static const char SQL_PERIOD[] =
     " date_trunc('minute', coalesce($2::timestamptz, t0) + interval '59.999999 seconds') t"
     " FROM (SELECT coalesce($2::timestamptz, now()) t0) z) x";
 
-static void print_text(PGresult *r, const char *from, const char *to)
+static void print_text(PGresult *r, const char *what)
 {
-	printf("period %s .. %s (UTC)\n", from, to);
 	if (PQntuples(r) == 0)
-		printf("no calls in this period\n");
+		printf("\nno %s in this period\n", what);
 	for (int row = 0; row < PQntuples(r); row++) {
 		printf("\n%s / %s\n", PQgetvalue(r, row, 0), PQgetvalue(r, row, 1));
 		for (int col = 2; col < PQnfields(r); col++) {
@@ -123,64 +123,85 @@ static void print_text(PGresult *r, const char *from, const char *to)
 				snprintf(buf, sizeof(buf), "%.4f", strtod(v, NULL));
 				v = buf;
 			}
-			printf("  %-16s %s\n", PQfname(r, col), v);
+			printf("  %-28s %s\n", PQfname(r, col), v);
 		}
 	}
 }
 
-static int print_json(PGresult *r, const char *from, const char *to)
+/* One element per row: site, the entity (queue or mailbox), the period,
+ * then every figure under its column name. */
+static json_t *rows_json(PGresult *r, const char *entity, const char *from, const char *to)
 {
-	json_t *root = json_object(), *calls = json_array();
+	json_t *arr = json_array();
 
-	if (!root || !calls)
-		return 1;
-	for (int row = 0; row < PQntuples(r); row++) {
+	for (int row = 0; arr && row < PQntuples(r); row++) {
 		json_t *o = json_object();
 
 		json_object_set_new(o, "site", json_string(PQgetvalue(r, row, 0)));
-		json_object_set_new(o, "queue", json_string(PQgetvalue(r, row, 1)));
+		json_object_set_new(o, entity, json_string(PQgetvalue(r, row, 1)));
 		json_object_set_new(o, "from", json_string(from));
 		json_object_set_new(o, "to", json_string(to));
 		for (int col = 2; col < PQnfields(r); col++)
 			json_object_set_new(o, PQfname(r, col), cell(r, row, col));
-		json_array_append_new(calls, o);
+		json_array_append_new(arr, o);
 	}
-	json_object_set_new(root, "calls", calls);
-	if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+	return arr;
+}
+
+static int print_json(PGresult *calls, PGresult *mail, const char *from, const char *to)
+{
+	json_t *root = json_object();
+	int rc = 0;
+
+	if (!root)
 		return 1;
+	json_object_set_new(root, "calls", rows_json(calls, "queue", from, to));
+	json_object_set_new(root, "mail", rows_json(mail, "mailbox", from, to));
+	if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+		rc = 1;
 	putchar('\n');
 	json_decref(root);
-	return 0;
+	return rc;
 }
 
 static int cmd_indicators(struct ctl *c)
 {
 	const char *pp[2] = {c->from, c->to};
-	PGresult *period = query(c, SQL_PERIOD, 2, pp), *r;
+	PGresult *period = query(c, SQL_PERIOD, 2, pp), *calls = NULL, *mail = NULL;
 	const char *p[4];
-	int rc;
+	int rc = 1;
 
 	if (!period)
 		return 1;
 	p[0] = c->site;
 	p[1] = PQgetvalue(period, 0, 2);
 	p[2] = PQgetvalue(period, 0, 3);
-	p[3] = c->queue;
-	r = query(c,
-	          "SELECT * FROM reach.call_indicators($1, $2, $3)"
-	          " WHERE $4::text IS NULL OR queue = $4",
-	          4, p);
-	if (!r) {
-		PQclear(period);
-		return 1;
+	/* --queue alone asks for calls only, --mailbox alone for mail only */
+	p[3] = c->mailbox && !c->queue ? "" : c->queue;
+	calls = query(c,
+	              "SELECT * FROM reach.call_indicators($1, $2, $3)"
+	              " WHERE $4::text IS NULL OR queue = $4",
+	              4, p);
+	p[3] = c->queue && !c->mailbox ? "" : c->mailbox;
+	mail = calls ? query(c,
+	                     "SELECT * FROM reach.mail_indicators($1, $2, $3)"
+	                     " WHERE $4::text IS NULL OR mailbox = $4",
+	                     4, p)
+	             : NULL;
+	if (calls && mail) {
+		if (c->json) {
+			rc = print_json(calls, mail, PQgetvalue(period, 0, 0),
+			                PQgetvalue(period, 0, 1));
+		} else {
+			printf("period %s .. %s (UTC)\n", PQgetvalue(period, 0, 0),
+			       PQgetvalue(period, 0, 1));
+			print_text(calls, "calls");
+			print_text(mail, "mail");
+			rc = 0;
+		}
 	}
-	if (c->json)
-		rc = print_json(r, PQgetvalue(period, 0, 0), PQgetvalue(period, 0, 1));
-	else {
-		print_text(r, PQgetvalue(period, 0, 0), PQgetvalue(period, 0, 1));
-		rc = 0;
-	}
-	PQclear(r);
+	PQclear(calls);
+	PQclear(mail);
 	PQclear(period);
 	return rc;
 }
@@ -349,15 +370,12 @@ static int cmd_status(struct ctl *c)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-	                                         {"site", required_argument, NULL, 's'},
-	                                         {"queue", required_argument, NULL, 'q'},
-	                                         {"from", required_argument, NULL, 'f'},
-	                                         {"to", required_argument, NULL, 't'},
-	                                         {"json", no_argument, NULL, 'j'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {"version", no_argument, NULL, 'V'},
-	                                         {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"site", required_argument, NULL, 's'},
+	    {"queue", required_argument, NULL, 'q'},  {"mailbox", required_argument, NULL, 'm'},
+	    {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
 	struct ctl c = {0};
 	const char *config = DEFAULT_CONFIG, *cmd;
 	int ch, rc;
@@ -380,6 +398,7 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 's': c.site = optarg; break;
 		case 'q': c.queue = optarg; break;
+		case 'm': c.mailbox = optarg; break;
 		case 'f': c.from = optarg; break;
 		case 't': c.to = optarg; break;
 		case 'j': c.json = 1; break;

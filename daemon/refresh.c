@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "ledger.h"
 #include "log.h"
+#include "mailtrack.h"
 
 #define FLOAT8OID 701
 #define KEY_MAX   1024
@@ -18,6 +19,29 @@ static const struct {
 	int64_t seconds;
 } windows[] = {{"15m", 900}, {"1h", 3600}, {"24h", 86400}, {"7d", 604800}, {"30d", 2592000}};
 #define NWINDOWS (sizeof(windows) / sizeof(windows[0]))
+
+/* Calls and mail share the window logic; only names differ. */
+struct family {
+	const char *kind;   /* key part: reach:{site}:KIND:ENTITY:WINDOW */
+	const char *entity; /* field naming the queue or mailbox */
+	const char *set;    /* reach:{site}:SET lists the entities */
+	const char *sql;
+	const char *const *zero_counts;
+};
+
+static const char *const call_counts[] = {"offered",         "answered",  "abandoned",
+                                          "short_abandoned", "timed_out", "transferred",
+                                          "ivr_handled",     NULL};
+static const char *const mail_counts[] = {"received", "automatic", "rejected", "acknowledged",
+                                          "replied",  "closed",    NULL};
+
+static const struct family families[] = {
+    {"calls", "queue", "queues",
+     "SELECT * FROM reach.call_indicators($1, to_timestamp($2), to_timestamp($3))", call_counts},
+    {"mail", "mailbox", "mailboxes",
+     "SELECT * FROM reach.mail_indicators($1, to_timestamp($2), to_timestamp($3))", mail_counts},
+};
+#define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
 struct site_state {
 	char *site;
@@ -30,6 +54,8 @@ struct rd_refresh {
 	struct rd_cache *cache;
 	int64_t ttl_s;
 	rd_gauges_fn gauges;
+	rd_mail_gauges_fn mail_gauges;
+	rd_mail_business_fn mail_business;
 	void *arg;
 	struct site_state *sites;
 	int running;
@@ -40,7 +66,7 @@ struct window_job {
 	struct rd_refresh *r;
 	struct site_state *ss;
 	int64_t to;
-	PGresult *res[NWINDOWS];
+	PGresult *res[NFAMILIES][NWINDOWS];
 };
 
 static void iso8601(int64_t t, char *buf, size_t len)
@@ -58,27 +84,27 @@ static enum rd_job_status window_run(struct rd_job *job, PGconn *pg)
 {
 	struct window_job *w = (struct window_job *)job;
 
-	for (size_t i = 0; i < NWINDOWS; i++) {
-		char from[24], to[24];
-		const char *p[3] = {w->ss->site, from, to};
+	for (size_t f = 0; f < NFAMILIES; f++)
+		for (size_t i = 0; i < NWINDOWS; i++) {
+			char from[24], to[24];
+			const char *p[3] = {w->ss->site, from, to};
+			PGresult *r;
 
-		if (w->res[i])
-			continue; /* done before a reconnect */
-		snprintf(from, sizeof(from), "%lld", (long long)(w->to - windows[i].seconds));
-		snprintf(to, sizeof(to), "%lld", (long long)w->to);
-		w->res[i] = PQexecParams(pg,
-		                         "SELECT * FROM reach.call_indicators($1, to_timestamp($2),"
-		                         " to_timestamp($3))",
-		                         3, NULL, p, NULL, NULL, 0);
-		if (PQresultStatus(w->res[i]) != PGRES_TUPLES_OK) {
-			int retry = rd_pg_retryable(pg, w->res[i]);
+			if (w->res[f][i])
+				continue; /* done before a reconnect */
+			snprintf(from, sizeof(from), "%lld",
+			         (long long)(w->to - windows[i].seconds));
+			snprintf(to, sizeof(to), "%lld", (long long)w->to);
+			r = PQexecParams(pg, families[f].sql, 3, NULL, p, NULL, NULL, 0);
+			if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+				int retry = rd_pg_retryable(pg, r);
 
-			snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
-			PQclear(w->res[i]);
-			w->res[i] = NULL;
-			return retry ? RD_JOB_RETRY : RD_JOB_FAILED;
+				snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
+				PQclear(r);
+				return retry ? RD_JOB_RETRY : RD_JOB_FAILED;
+			}
+			w->res[f][i] = r;
 		}
-	}
 	return RD_JOB_OK;
 }
 
@@ -103,8 +129,8 @@ static int make_key(char *key, const char *site, const char *kind, const char *q
 
 /* One row of reach.call_indicators -> one hash. Rates and means get 6
  * decimals; NULL figures are left out. */
-static void write_window(struct rd_refresh *r, const char *site, PGresult *res, int row, size_t wi,
-                         int64_t to)
+static void write_window(struct rd_refresh *r, const struct family *fam, const char *site,
+                         PGresult *res, int row, size_t wi, int64_t to)
 {
 	struct rd_cache_field f[40];
 	char vals[40][32], key[KEY_MAX], from_s[24], to_s[24], now_s[24];
@@ -112,13 +138,13 @@ static void write_window(struct rd_refresh *r, const char *site, PGresult *res, 
 	int ncols = PQnfields(res);
 	size_t n = 0;
 
-	if (make_key(key, site, "calls", queue, windows[wi].name) != 0)
+	if (make_key(key, site, fam->kind, queue, windows[wi].name) != 0)
 		return;
 	iso8601(to - windows[wi].seconds, from_s, sizeof(from_s));
 	iso8601(to, to_s, sizeof(to_s));
 	iso8601(time(NULL), now_s, sizeof(now_s));
 	f[n++] = (struct rd_cache_field){"site", site};
-	f[n++] = (struct rd_cache_field){"queue", queue};
+	f[n++] = (struct rd_cache_field){fam->entity, queue};
 	f[n++] = (struct rd_cache_field){"window", windows[wi].name};
 	f[n++] = (struct rd_cache_field){"from", from_s};
 	f[n++] = (struct rd_cache_field){"to", to_s};
@@ -135,31 +161,28 @@ static void write_window(struct rd_refresh *r, const char *site, PGresult *res, 
 	rd_cache_put_hash(r->cache, key, f, n, r->ttl_s);
 }
 
-/* A queue with no call in a window still gets its hash, with zero counts and
- * no rates, so that a dashboard never shows figures that left the window. */
-static void write_empty_window(struct rd_refresh *r, const char *site, const char *queue, size_t wi,
-                               int64_t to)
+/* An entity with nothing in a window still gets its hash, with zero counts
+ * and no rates, so that a dashboard never shows figures that left the window. */
+static void write_empty_window(struct rd_refresh *r, const struct family *fam, const char *site,
+                               const char *entity, size_t wi, int64_t to)
 {
-	static const char *const zero_counts[] = {"offered",         "answered",  "abandoned",
-	                                          "short_abandoned", "timed_out", "transferred",
-	                                          "ivr_handled"};
 	struct rd_cache_field f[16];
 	char key[KEY_MAX], from_s[24], to_s[24], now_s[24];
 	size_t n = 0;
 
-	if (make_key(key, site, "calls", queue, windows[wi].name) != 0)
+	if (make_key(key, site, fam->kind, entity, windows[wi].name) != 0)
 		return;
 	iso8601(to - windows[wi].seconds, from_s, sizeof(from_s));
 	iso8601(to, to_s, sizeof(to_s));
 	iso8601(time(NULL), now_s, sizeof(now_s));
 	f[n++] = (struct rd_cache_field){"site", site};
-	f[n++] = (struct rd_cache_field){"queue", queue};
+	f[n++] = (struct rd_cache_field){fam->entity, entity};
 	f[n++] = (struct rd_cache_field){"window", windows[wi].name};
 	f[n++] = (struct rd_cache_field){"from", from_s};
 	f[n++] = (struct rd_cache_field){"to", to_s};
 	f[n++] = (struct rd_cache_field){"updated_at", now_s};
-	for (size_t i = 0; i < sizeof(zero_counts) / sizeof(zero_counts[0]); i++)
-		f[n++] = (struct rd_cache_field){zero_counts[i], "0"};
+	for (const char *const *z = fam->zero_counts; *z && n < 16; z++)
+		f[n++] = (struct rd_cache_field){*z, "0"};
 	rd_cache_put_hash(r->cache, key, f, n, r->ttl_s);
 }
 
@@ -171,26 +194,27 @@ static int find_row(PGresult *res, const char *queue)
 	return -1;
 }
 
-/* Every window of every queue that had calls in the last 30 days (the
- * widest window holds every queue of the narrower ones). */
-static void write_windows(struct rd_refresh *r, const char *site, PGresult **res, int64_t to)
+/* Every window of every entity that had activity in the last 30 days (the
+ * widest window holds every entity of the narrower ones). */
+static void write_windows(struct rd_refresh *r, const struct family *fam, const char *site,
+                          PGresult **res, int64_t to)
 {
 	PGresult *month = res[NWINDOWS - 1];
 	char key[KEY_MAX], member[KEY_MAX];
 
 	for (int row = 0; row < PQntuples(month); row++) {
-		const char *queue = PQgetvalue(month, row, 1);
+		const char *entity = PQgetvalue(month, row, 1);
 
 		for (size_t i = 0; i < NWINDOWS; i++) {
-			int x = i == NWINDOWS - 1 ? row : find_row(res[i], queue);
+			int x = i == NWINDOWS - 1 ? row : find_row(res[i], entity);
 
 			if (x >= 0)
-				write_window(r, site, res[i], x, i, to);
+				write_window(r, fam, site, res[i], x, i, to);
 			else
-				write_empty_window(r, site, queue, i, to);
+				write_empty_window(r, fam, site, entity, i, to);
 		}
-		if (make_key(key, site, "queues", NULL, NULL) == 0 &&
-		    rd_cache_escape(queue, member, sizeof(member)) >= 0)
+		if (make_key(key, site, fam->set, NULL, NULL) == 0 &&
+		    rd_cache_escape(entity, member, sizeof(member)) >= 0)
 			rd_cache_add_member(r->cache, key, member, r->ttl_s);
 	}
 }
@@ -237,6 +261,50 @@ static void write_gauges(struct rd_refresh *r, const char *site, PGresult *month
 	free(g);
 }
 
+static void write_mail_gauge(struct rd_refresh *r, const char *site, const struct rd_mail_gauge *g)
+{
+	char key[KEY_MAX], b[24], o[24], ob[24], now_s[24];
+	int64_t now = time(NULL);
+	int64_t age = g->backlog && now > g->oldest ? now - g->oldest : 0;
+	struct rd_cache_field f[4] = {{"backlog", b},
+	                              {"oldest_unanswered_s", o},
+	                              {"oldest_unanswered_business_s", ob},
+	                              {"updated_at", now_s}};
+
+	if (make_key(key, site, "mail-live", g->mailbox, NULL) != 0)
+		return;
+	snprintf(b, sizeof(b), "%ld", g->backlog);
+	snprintf(o, sizeof(o), "%lld", (long long)age);
+	snprintf(ob, sizeof(ob), "%lld",
+	         (long long)(g->backlog ? r->mail_business(r->arg, site, g->mailbox, g->oldest, now)
+	                                : 0));
+	iso8601(now, now_s, sizeof(now_s));
+	rd_cache_put_hash(r->cache, key, f, 4, r->ttl_s);
+}
+
+/* Backlog of every mailbox seen in 30 days or with messages open now. */
+static void write_mail_gauges(struct rd_refresh *r, const char *site, PGresult *month)
+{
+	struct rd_mail_gauge *g = NULL;
+	size_t n = r->mail_gauges(r->arg, site, &g);
+
+	for (int row = 0; month && row < PQntuples(month); row++) {
+		const char *mb = PQgetvalue(month, row, 1);
+		size_t k;
+
+		for (k = 0; k < n && strcmp(g[k].mailbox, mb) != 0; k++)
+			;
+		if (k == n) {
+			struct rd_mail_gauge zero = {mb, 0, 0};
+
+			write_mail_gauge(r, site, &zero);
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		write_mail_gauge(r, site, &g[k]);
+	free(g);
+}
+
 static void start_job(struct rd_refresh *r, struct site_state *ss);
 
 static void window_done(struct rd_job *job)
@@ -246,13 +314,16 @@ static void window_done(struct rd_job *job)
 	struct site_state *ss = w->ss;
 
 	if (job->status == RD_JOB_OK && rd_cache_connected(r->cache)) {
-		write_windows(r, ss->site, w->res, w->to);
-		write_gauges(r, ss->site, w->res[NWINDOWS - 1]);
+		for (size_t f = 0; f < NFAMILIES; f++)
+			write_windows(r, &families[f], ss->site, w->res[f], w->to);
+		write_gauges(r, ss->site, w->res[0][NWINDOWS - 1]);
+		write_mail_gauges(r, ss->site, w->res[1][NWINDOWS - 1]);
 	} else if (job->status == RD_JOB_FAILED) {
 		rd_err("refresh of site %s failed: %s", ss->site, job->err);
 	}
-	for (size_t i = 0; i < NWINDOWS; i++)
-		PQclear(w->res[i]);
+	for (size_t f = 0; f < NFAMILIES; f++)
+		for (size_t i = 0; i < NWINDOWS; i++)
+			PQclear(w->res[f][i]);
 	free(w);
 	ss->running = 0;
 	r->running--;
@@ -342,7 +413,8 @@ int rd_refresh_busy(const struct rd_refresh *r)
 }
 
 struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cache, int64_t ttl_s,
-                                  rd_gauges_fn gauges, void *arg)
+                                  rd_gauges_fn gauges, rd_mail_gauges_fn mail_gauges,
+                                  rd_mail_business_fn mail_business, void *arg)
 {
 	struct rd_refresh *r = calloc(1, sizeof(*r));
 
@@ -352,6 +424,8 @@ struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cac
 	r->cache = cache;
 	r->ttl_s = ttl_s;
 	r->gauges = gauges;
+	r->mail_gauges = mail_gauges;
+	r->mail_business = mail_business;
 	r->arg = arg;
 	return r;
 }

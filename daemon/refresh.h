@@ -23,8 +23,16 @@ struct rd_gauge {
 /* The core supplies the gauges of a site on demand. */
 typedef size_t (*rd_gauges_fn)(void *arg, const char *site, struct rd_gauge **out);
 
+/* Mail backlogs of a site (array of struct rd_mail_gauge, freed by the caller),
+ * and business seconds between two instants in a mailbox's calendar. */
+struct rd_mail_gauge;
+typedef size_t (*rd_mail_gauges_fn)(void *arg, const char *site, struct rd_mail_gauge **out);
+typedef int64_t (*rd_mail_business_fn)(void *arg, const char *site, const char *mailbox,
+                                       int64_t from, int64_t to);
+
 struct rd_refresh *rd_refresh_new(struct rd_ledger *ledger, struct rd_cache *cache, int64_t ttl_s,
-                                  rd_gauges_fn gauges, void *arg);
+                                  rd_gauges_fn gauges, rd_mail_gauges_fn mail_gauges,
+                                  rd_mail_business_fn mail_business, void *arg);
 void rd_refresh_free(struct rd_refresh *r);
 /* Recompute and rewrite everything about site (coalesced while one runs). */
 void rd_refresh_site(struct rd_refresh *r, const char *site);

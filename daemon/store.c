@@ -427,6 +427,7 @@ enum rd_job_status rd_store_batch(struct rd_job *job, PGconn *pg)
 	if (exec_simple(job, pg, "BEGIN", 0, NULL, &st) != 0)
 		return st;
 	if ((b->ncalls && write_calls(b, pg, &st) != 0) || write_open(b, pg, &st) != 0 ||
+	    (b->nmails && rd_store_mails(b, pg, &st) != 0) ||
 	    (b->nlines && write_lines(b, pg, &st) != 0) ||
 	    (b->has_cursor && write_cursor(b, pg, &st) != 0) ||
 	    exec_simple(job, pg, "COMMIT", 0, NULL, &st) != 0) {
