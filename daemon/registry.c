@@ -4,9 +4,10 @@
 #include <string.h>
 
 extern const struct rd_collector_type rd_queuelog_type;
+extern const struct rd_collector_type rd_jsonl_type;
 
-static const struct rd_collector_type *const builtin[] = {&rd_queuelog_type};
-static const char *const planned[] = {"ami", "maillog", "jsonl", "cdr"};
+static const struct rd_collector_type *const builtin[] = {&rd_queuelog_type, &rd_jsonl_type};
+static const char *const planned[] = {"ami", "maillog", "cdr"};
 
 const struct rd_collector_type *rd_registry_find(const char *name)
 {
