@@ -37,11 +37,11 @@ struct rd_collector {
 	struct rd_calltrack *track;
 	struct rd_mailtrack_options mopt;
 	int64_t reply_target_days;
-	struct rd_calendar *cal; /* opening hours for business time */
-	struct rd_mailtrack *mtrack;
-	struct rd_batch *batch;   /* accumulating */
-	int64_t batch_started_ms; /* monotonic */
-	int dirty;                /* events since the last checkpoint */
+	struct rd_calendar *cal;     /* opening hours for business time */
+	struct rd_mailtrack *mtrack; /* the site's, shared (see site_tracker) */
+	struct rd_batch *batch;      /* accumulating */
+	int64_t batch_started_ms;    /* monotonic */
+	int dirty;                   /* events since the last checkpoint */
 	uint64_t accepted, rejected, unknown, mail_events;
 	enum coll_state state;
 	int paused, retiring;
@@ -62,6 +62,17 @@ struct rd_core {
 	int64_t last_refresh_ms, stop_deadline_ms;
 	int64_t started_at;
 	int exit_status;
+	/* One mail tracker per site: a site's Postfix and Dovecot lines may come
+	 * through several collectors (files), and a reply seen by one must find
+	 * the message another one received. */
+	struct site_mail *mail_sites;
+	struct rd_collector *emitting; /* the collector whose event is being handled */
+};
+
+struct site_mail {
+	char *site;
+	struct rd_mailtrack *track;
+	struct site_mail *next;
 };
 
 static int64_t mono_ms(void)
@@ -164,7 +175,6 @@ static void collector_free(struct rd_collector *c)
 	if (c->priv)
 		c->type->destroy(c->priv);
 	rd_calltrack_free(c->track);
-	rd_mailtrack_free(c->mtrack);
 	rd_calendar_free(c->cal);
 	rd_batch_free(c->batch);
 	free(c->name);
@@ -336,31 +346,35 @@ void rd_collector_emit_mail(struct rd_collector *c, const struct rd_mail_event *
 {
 	c->dirty = 1;
 	c->mail_events++;
+	c->core->emitting = c; /* changes go to this collector's batch and cursor */
 	if (rd_mailtrack_event(c->mtrack, ev) != 0)
 		rd_err("collector %s: out of memory tracking mail %s", c->name,
 		       ev->msgid ? ev->msgid : "-");
+	c->core->emitting = NULL;
 }
 
 static void on_mail_change(void *arg, const struct rd_mail_change *ch)
 {
-	struct rd_collector *c = arg;
-	struct rd_batch *b = current_batch(c);
+	struct rd_core *core = arg;
+	struct rd_collector *c = core->emitting;
+	struct rd_batch *b = c ? current_batch(c) : NULL;
 
 	if (!b || rd_batch_add_mail(b, ch) != 0)
 		rd_err("collector %s: out of memory: change of mail %s lost", c->name, ch->msgid);
 }
 
+/* Business time in the calendar of the collector that saw the reply. */
 static int64_t clock_business(void *arg, int64_t from, int64_t to)
 {
-	const struct rd_collector *c = arg;
+	const struct rd_core *core = arg;
 
-	return rd_calendar_business_seconds(c->cal, from, to);
+	return rd_calendar_business_seconds(core->emitting->cal, from, to);
 }
 
 static int64_t clock_deadline(void *arg, int64_t received)
 {
-	const struct rd_collector *c = arg;
-
+	const struct rd_core *core = arg;
+	const struct rd_collector *c = core->emitting;
 	int64_t d = rd_calendar_add_business_days(c->cal, received, (int)c->reply_target_days);
 
 	/* a calendar with no open day ahead: fall back to calendar days */
@@ -543,7 +557,7 @@ static enum rd_job_status load_run(struct rd_job *job, PGconn *pg)
 		    "SELECT mailbox, msgid, sender, extract(epoch FROM received_at)::bigint,"
 		    " (replied_at IS NOT NULL OR closed_at IS NOT NULL OR automatic IS NOT NULL"
 		    " OR rejected)"
-		    " FROM reach.mails WHERE site = $1 AND collector = $2"
+		    " FROM reach.mails WHERE site = $1 AND $2::text IS NOT NULL"
 		    " AND ((replied_at IS NULL AND closed_at IS NULL AND automatic IS NULL"
 		    " AND NOT rejected) OR received_at > now() - interval '8 days')",
 		    2, NULL, p, NULL, NULL, 0);
@@ -641,15 +655,35 @@ out:
 	free(lj);
 }
 
+/* The mail tracker of c's site, created with c's options at first use. */
+static struct rd_mailtrack *site_tracker(struct rd_core *core, const struct rd_collector *c)
+{
+	struct rd_mail_clock clock = {clock_business, clock_deadline, core};
+	struct site_mail *sm;
+
+	for (sm = core->mail_sites; sm; sm = sm->next)
+		if (strcmp(sm->site, c->site) == 0)
+			return sm->track;
+	sm = calloc(1, sizeof(*sm));
+	if (!sm || !(sm->site = strdup(c->site)) ||
+	    !(sm->track = rd_mailtrack_new(&c->mopt, &clock, on_mail_change, core))) {
+		if (sm)
+			free(sm->site);
+		free(sm);
+		return NULL;
+	}
+	sm->next = core->mail_sites;
+	core->mail_sites = sm;
+	return sm->track;
+}
+
 static int collector_launch(struct rd_core *core, struct rd_collector *c)
 {
 	struct load_job *lj = calloc(1, sizeof(*lj));
 
-	struct rd_mail_clock clock = {clock_business, clock_deadline, c};
-
 	c->core = core;
 	c->track = rd_calltrack_new(&c->topt, on_call_finished, c);
-	c->mtrack = rd_mailtrack_new(&c->mopt, &clock, on_mail_change, c);
+	c->mtrack = site_tracker(core, c);
 	if (!c->mtrack) {
 		free(lj);
 		return -1;
@@ -801,9 +835,9 @@ static size_t site_mail_gauges(void *arg, const char *site, struct rd_mail_gauge
 	struct rd_core *core = arg;
 	struct mail_gauge_ctx ctx = {0};
 
-	for (struct rd_collector *c = core->collectors; c; c = c->next)
-		if (c->mtrack && strcmp(c->site, site) == 0)
-			rd_mailtrack_gauges(c->mtrack, mail_gauge_add, &ctx);
+	for (struct site_mail *sm = core->mail_sites; sm; sm = sm->next)
+		if (strcmp(sm->site, site) == 0)
+			rd_mailtrack_gauges(sm->track, mail_gauge_add, &ctx);
 	*out = ctx.g;
 	return ctx.n;
 }
@@ -1080,6 +1114,14 @@ void rd_core_free(struct rd_core *core)
 	for (c = core->retired; c; c = next) {
 		next = c->next;
 		collector_free(c);
+	}
+	while (core->mail_sites) {
+		struct site_mail *sm = core->mail_sites;
+
+		core->mail_sites = sm->next;
+		rd_mailtrack_free(sm->track);
+		free(sm->site);
+		free(sm);
 	}
 	rd_config_free(core->cfg);
 	free(core);

@@ -17,6 +17,7 @@ struct item {
 	uint64_t hash;
 	char *mailbox, *msgid, *sender;
 	int64_t received, ack_at, finished_at; /* finished_at 0 while open */
+	uint32_t automatic;
 };
 
 struct pending_ack { /* an acknowledgement logged before its message */
@@ -198,6 +199,23 @@ static int take_pending_ack(struct rd_mailtrack *t, struct item *it)
 	return 0;
 }
 
+/* The headers saying a message is automatic came after its receipt. */
+static void reclassify(struct rd_mailtrack *t, struct item *it, const struct rd_mail_event *ev)
+{
+	struct rd_mail_change ch = {.kind = RD_MC_RECLASSIFIED,
+	                            .mailbox = it->mailbox,
+	                            .msgid = it->msgid,
+	                            .sender =
+	                                ev->sender && *it->sender == '\0' ? ev->sender : it->sender,
+	                            .ts = it->received,
+	                            .received = it->received,
+	                            .automatic = ev->automatic};
+
+	it->automatic = ev->automatic;
+	t->fn(t->arg, &ch); /* the store withdraws a stored acknowledgement */
+	finish(t, it, ev->ts);
+}
+
 static int on_received(struct rd_mailtrack *t, const struct rd_mail_event *ev, int rejected)
 {
 	struct rd_mail_change ch = {.kind = RD_MC_RECEIVED,
@@ -210,11 +228,18 @@ static int on_received(struct rd_mailtrack *t, const struct rd_mail_event *ev, i
 	                            .rejected = rejected};
 	struct item *it;
 
-	if (!ev->msgid || !*ev->msgid || !ev->mailbox || find(t, ev->mailbox, ev->msgid))
-		return 0; /* already known: a replay, or a second delivery */
+	if (!ev->msgid || !*ev->msgid || !ev->mailbox)
+		return 0;
+	it = find(t, ev->mailbox, ev->msgid);
+	if (it) { /* a replay, a second delivery, or the Postfix side of it */
+		if (ev->automatic && !it->automatic && !it->finished_at && !rejected)
+			reclassify(t, it, ev);
+		return 0;
+	}
 	it = add(t, ev->mailbox, ev->msgid, ch.sender, ev->ts);
 	if (!it)
 		return -1;
+	it->automatic = ev->automatic;
 	t->fn(t->arg, &ch);
 	if (rejected || ev->automatic)
 		finish(t, it, ev->ts); /* counted, never in the backlog */

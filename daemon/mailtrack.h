@@ -19,6 +19,12 @@ enum rd_mail_change_kind {
 	RD_MC_ACK,          /* acknowledged within ack_window */
 	RD_MC_REPLIED,      /* first human reply */
 	RD_MC_CLOSED,       /* closed without a reply */
+	/* A message first seen as a person's turned out automatic: its receipt
+	 * moves from received to automatic (and its acknowledgement, if any,
+	 * no longer counts). Happens when Dovecot's delivery line is read
+	 * before Postfix's, which carries the headers. */
+	RD_MC_RECLASSIFIED,
+	RD_MC_UNACKED, /* store only: the acknowledgement of a reclassified message */
 };
 
 struct rd_mail_change {

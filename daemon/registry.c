@@ -5,9 +5,11 @@
 
 extern const struct rd_collector_type rd_queuelog_type;
 extern const struct rd_collector_type rd_jsonl_type;
+extern const struct rd_collector_type rd_maillog_type;
 
-static const struct rd_collector_type *const builtin[] = {&rd_queuelog_type, &rd_jsonl_type};
-static const char *const planned[] = {"ami", "maillog", "cdr"};
+static const struct rd_collector_type *const builtin[] = {&rd_queuelog_type, &rd_jsonl_type,
+                                                          &rd_maillog_type};
+static const char *const planned[] = {"ami", "cdr"};
 
 const struct rd_collector_type *rd_registry_find(const char *name)
 {

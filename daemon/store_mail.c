@@ -21,6 +21,7 @@ static const char SQL_ACK[] =
     "UPDATE reach.mails m SET ack_at = to_timestamp(r.t)"
     " FROM jsonb_to_recordset($2::jsonb) AS r(mb text, id text, t bigint)"
     " WHERE m.site = $1 AND m.mailbox = r.mb AND m.msgid = r.id AND m.ack_at IS NULL"
+    " AND m.automatic IS NULL AND NOT m.rejected"
     " RETURNING m.mailbox, m.msgid";
 
 static const char SQL_REPLIED[] =
@@ -29,13 +30,30 @@ static const char SQL_REPLIED[] =
     " FROM jsonb_to_recordset($2::jsonb) AS r(mb text, id text, t bigint, ro text, d int,"
     " db int, w bool)"
     " WHERE m.site = $1 AND m.mailbox = r.mb AND m.msgid = r.id AND m.replied_at IS NULL"
-    " AND m.closed_at IS NULL RETURNING m.mailbox, m.msgid";
+    " AND m.closed_at IS NULL AND m.automatic IS NULL AND NOT m.rejected"
+    " RETURNING m.mailbox, m.msgid";
 
 static const char SQL_CLOSED[] =
     "UPDATE reach.mails m SET closed_at = to_timestamp(r.t), closed_how = r.h"
     " FROM jsonb_to_recordset($2::jsonb) AS r(mb text, id text, t bigint, h text)"
     " WHERE m.site = $1 AND m.mailbox = r.mb AND m.msgid = r.id AND m.closed_at IS NULL"
-    " AND m.replied_at IS NULL RETURNING m.mailbox, m.msgid";
+    " AND m.replied_at IS NULL AND m.automatic IS NULL AND NOT m.rejected"
+    " RETURNING m.mailbox, m.msgid";
+
+/* The receipt may not be stored yet: two collectors (Postfix's file and
+ * Dovecot's) commit in their own rhythm. Then the row is inserted as
+ * automatic, and the person's receipt that comes later changes nothing.
+ * RETURNING tells which happened, and the acknowledgement to withdraw. */
+static const char SQL_RECLASSIFIED[] =
+    "INSERT INTO reach.mails AS m (site, mailbox, msgid, received_at, sender, automatic,"
+    " rejected, collector)"
+    " SELECT $1, r.mb, r.id, to_timestamp(r.t), r.s, r.a, false, $2"
+    " FROM jsonb_to_recordset($3::jsonb) AS r(mb text, id text, t bigint, a text, s text)"
+    " ON CONFLICT (site, mailbox, msgid) DO UPDATE SET automatic = excluded.automatic,"
+    " sender = CASE WHEN m.sender = '' THEN excluded.sender ELSE m.sender END"
+    " WHERE m.automatic IS NULL AND NOT m.rejected AND m.replied_at IS NULL"
+    " AND m.closed_at IS NULL"
+    " RETURNING m.mailbox, m.msgid, (m.xmax = 0), extract(epoch FROM m.ack_at)::bigint";
 
 static const char SQL_MAIL_AGG[] =
     "INSERT INTO reach.mail_agg AS a (site, mailbox, grain, bucket, received, automatic,"
@@ -107,6 +125,9 @@ static json_t *rows_of(const struct rd_batch *b, enum rd_mail_change_kind kind)
 			json_object_set_new(o, "d", json_integer(m->delay_s));
 			json_object_set_new(o, "db", json_integer(m->delay_business_s));
 			json_object_set_new(o, "w", json_boolean(m->within_target));
+		} else if (kind == RD_MC_RECLASSIFIED) {
+			json_object_set_new(o, "a", auto_reasons(m->automatic));
+			json_object_set_new(o, "s", json_string(m->sender ? m->sender : ""));
 		} else if (kind == RD_MC_CLOSED) {
 			json_object_set_new(o, "h",
 			                    json_string(m->closed_how ? m->closed_how : ""));
@@ -114,6 +135,27 @@ static json_t *rows_of(const struct rd_batch *b, enum rd_mail_change_kind kind)
 		json_array_append_new(arr, o);
 	}
 	return arr;
+}
+
+/* What a reclassification did: inserted as automatic (then it counts as an
+ * automatic receipt), or turned a person's message into an automatic one
+ * (received -1, automatic +1, and a stored acknowledgement withdrawn at its
+ * own time, appended as an UNACKED entry). */
+static int reclassified(struct rd_batch *b, size_t i, PGresult *r, int row)
+{
+	struct rd_mail_change un;
+
+	if (PQgetvalue(r, row, 2)[0] == 't') {
+		b->mails[i].kind = RD_MC_RECEIVED;
+		return 0;
+	}
+	if (PQgetisnull(r, row, 3))
+		return 0;
+	un = (struct rd_mail_change){.kind = RD_MC_UNACKED,
+	                             .mailbox = b->mails[i].mailbox,
+	                             .msgid = b->mails[i].msgid,
+	                             .ts = strtoll(PQgetvalue(r, row, 3), NULL, 10)};
+	return rd_batch_add_mail(b, &un);
 }
 
 /* Apply one kind of change; mark in applied[] those the database took. */
@@ -124,14 +166,16 @@ static int apply_kind(struct rd_batch *b, PGconn *pg, enum rd_mail_change_kind k
 	char *js = rows ? json_dumps(rows, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	const char *p3[3] = {b->site, b->collector, js}, *p2[2] = {b->site, js};
 	PGresult *r;
+	int rc = 0;
 
 	json_decref(rows);
 	if (!js) {
 		snprintf(b->job.err, sizeof(b->job.err), "out of memory");
 		return -1;
 	}
-	r = kind == RD_MC_RECEIVED ? PQexecParams(pg, sql, 3, NULL, p3, NULL, NULL, 0)
-	                           : PQexecParams(pg, sql, 2, NULL, p2, NULL, NULL, 0);
+	r = kind == RD_MC_RECEIVED || kind == RD_MC_RECLASSIFIED
+	        ? PQexecParams(pg, sql, 3, NULL, p3, NULL, NULL, 0)
+	        : PQexecParams(pg, sql, 2, NULL, p2, NULL, NULL, 0);
 	free(js);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(b->job.err, sizeof(b->job.err), "%s", PQerrorMessage(pg));
@@ -145,10 +189,14 @@ static int apply_kind(struct rd_batch *b, PGconn *pg, enum rd_mail_change_kind k
 			    strcmp(b->mails[i].mailbox, PQgetvalue(r, row, 0)) == 0 &&
 			    strcmp(b->mails[i].msgid, PQgetvalue(r, row, 1)) == 0) {
 				applied[i] = 1;
+				if (kind == RD_MC_RECLASSIFIED && reclassified(b, i, r, row) != 0)
+					rc = -1;
 				break;
 			}
 	PQclear(r);
-	return 0;
+	if (rc != 0)
+		snprintf(b->job.err, sizeof(b->job.err), "out of memory");
+	return rc;
 }
 
 /* --- aggregates ---------------------------------------------------------- */
@@ -187,6 +235,11 @@ static void msums_add(struct msums *s, const struct rd_batch_mail *m)
 		s->rc += !m->rejected && !m->automatic;
 		break;
 	case RD_MC_ACK: s->ak++; break;
+	case RD_MC_RECLASSIFIED: /* dated at its receipt */
+		s->rc--;
+		s->au++;
+		break;
+	case RD_MC_UNACKED: s->ak--; break;
 	case RD_MC_CLOSED: s->cl++; break;
 	case RD_MC_REPLIED:
 		s->rp++;
@@ -302,7 +355,9 @@ out:
 
 int rd_store_mails(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 {
-	unsigned char *applied = calloc(b->nmails + 1, 1);
+	/* room for the UNACKED entries a reclassification may append */
+	size_t before = b->nmails;
+	unsigned char *applied = calloc(2 * b->nmails + 1, 1);
 	int rc = -1;
 
 	if (!applied) {
@@ -314,8 +369,12 @@ int rd_store_mails(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 	if (apply_kind(b, pg, RD_MC_RECEIVED, SQL_RECEIVED, applied, st) == 0 &&
 	    apply_kind(b, pg, RD_MC_ACK, SQL_ACK, applied, st) == 0 &&
 	    apply_kind(b, pg, RD_MC_REPLIED, SQL_REPLIED, applied, st) == 0 &&
-	    apply_kind(b, pg, RD_MC_CLOSED, SQL_CLOSED, applied, st) == 0)
+	    apply_kind(b, pg, RD_MC_CLOSED, SQL_CLOSED, applied, st) == 0 &&
+	    apply_kind(b, pg, RD_MC_RECLASSIFIED, SQL_RECLASSIFIED, applied, st) == 0) {
+		for (size_t i = before; i < b->nmails; i++)
+			applied[i] = 1; /* the withdrawn acknowledgements */
 		rc = write_mail_aggs(b, pg, applied, st);
+	}
 	free(applied);
 	return rc;
 }

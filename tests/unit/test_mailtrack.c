@@ -187,6 +187,31 @@ static void test_restore_and_replay(void **state)
 	rd_mailtrack_free(t);
 }
 
+/* Dovecot's delivery line (no headers) came first; Postfix's says the
+ * message is automatic: it is reclassified once and leaves the backlog. */
+static void test_reclassified(void **state)
+{
+	struct seen s;
+	struct rd_mailtrack *t = tracker(&s);
+	struct rd_mail_event pf = {.type = RD_MAIL_RECEIVED,
+	                           .ts = 101,
+	                           .mailbox = "c@x.fr",
+	                           .msgid = "<v@ext>",
+	                           .sender = "",
+	                           .automatic = RD_MAIL_AUTO_NULLSENDER};
+
+	ev(t, RD_MAIL_RECEIVED, 100, "c@x.fr", "<v@ext>");
+	assert_int_equal(rd_mailtrack_open_count(t), 1);
+	assert_int_equal(rd_mailtrack_event(t, &pf), 0);
+	assert_int_equal(rd_mailtrack_event(t, &pf), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.ch[1].kind, RD_MC_RECLASSIFIED);
+	assert_int_equal(s.ch[1].ts, 100); /* dated at the receipt */
+	assert_int_equal(s.ch[1].automatic, RD_MAIL_AUTO_NULLSENDER);
+	assert_int_equal(rd_mailtrack_open_count(t), 0);
+	rd_mailtrack_free(t);
+}
+
 static void count_gauge(void *arg, const struct rd_mail_gauge *g)
 {
 	struct rd_mail_gauge *out = arg;
@@ -223,6 +248,7 @@ int main(void)
 	    cmocka_unit_test(test_answered_flag_and_references),
 	    cmocka_unit_test(test_automatic_rejected_closed),
 	    cmocka_unit_test(test_restore_and_replay),
+	    cmocka_unit_test(test_reclassified),
 	    cmocka_unit_test(test_gauges),
 	};
 

@@ -1,0 +1,1508 @@
+/* maillog_parse.c - see maillog_parse.h.
+ *
+ * Formats follow the reference notes (shared/reference/mail-logs.md) and
+ * the sources they cite: Postfix global/log_adhoc.c, cleanup_message.c
+ * (cleanup_act_log), smtpd.c, qmgr; Dovecot lib-lda/mail-deliver.c,
+ * plugins/mail-log, Pigeonhole vacation. Every value taken from a line can
+ * come from a stranger (headers, addresses, HELO names): nothing here trusts
+ * a length, and the collector copies values with ml_copy() into bounded
+ * buffers. */
+#include "maillog_parse.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "event.h"
+
+/* --- small helpers -------------------------------------------------------- */
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* s after prefix p, or NULL. */
+static char *after(char *s, const char *p)
+{
+	size_t n = strlen(p);
+
+	return strncmp(s, p, n) == 0 ? s + n : NULL;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Last occurrence of needle in hay, or NULL. */
+static char *find_last(char *hay, const char *needle)
+{
+	char *last = NULL, *p = hay;
+
+	while ((p = strstr(p, needle)) != NULL)
+		last = p++;
+	return last;
+}
+
+/* Digits s[0, n) as a number, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!is_digit(s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* --- UTF-8 ------------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at s[i] (strict: no overlongs,
+ * surrogates or code points above U+10FFFF), 0 if invalid or NUL. */
+static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
+{
+	unsigned char c = s[i], lo = 0x80, hi = 0xBF;
+	size_t n;
+
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (len - i < n || s[i + 1] < lo || s[i + 1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+			return 0;
+	return n;
+}
+
+int ml_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = utf8_seq(u, i, len);
+
+		if (n == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+size_t ml_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (cap == 0)
+		return 0;
+	if (n >= cap) {
+		n = cap - 1;
+		/* never end inside a multi-byte character */
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}
+
+/* --- calendar ------------------------------------------------------------- */
+
+/* H. Hinnant's days_from_civil / civil_from_days (proleptic Gregorian). */
+int64_t ml_days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int64_t civil_year(int64_t days)
+{
+	int64_t z = days + 719468, era, doe, yoe, doy, mp;
+
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	return yoe + era * 400 + (mp >= 10);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+static int is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int month_days(int64_t y, int m)
+{
+	static const int n[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	return m == 2 && is_leap(y) ? 29 : n[m - 1];
+}
+
+/* --- time zones ------------------------------------------------------------- */
+
+/* One date of a POSIX TZ rule: Jn (1..365, Feb 29 never counted), n (0..365)
+ * or Mm.w.d (day d of week w of month m, w 5 = last), at time seconds. */
+struct tz_date {
+	char kind; /* 'J', 'D' (plain n) or 'M' */
+	int a, b, c;
+	int32_t time;
+};
+
+struct ml_tz {
+	size_t n;
+	int64_t *at;  /* transition instants, ascending */
+	int32_t *off; /* offset in force from at[i] */
+	int32_t off0; /* before the first transition */
+	int has_rule; /* the footer gives the offsets after the last transition */
+	int dst;      /* the rule has daylight saving time */
+	int32_t std_off, dst_off;
+	struct tz_date start, end;
+};
+
+#define TZ_MAX_TIMES 100000
+#define TZ_MAX_OFF   (26 * 3600)
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t be64(const unsigned char *p)
+{
+	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+}
+
+struct tz_head {
+	char version;
+	uint32_t isut, isstd, leap, times, types, chars;
+};
+
+static int tz_head(const unsigned char *p, size_t len, struct tz_head *h)
+{
+	if (len < 44 || memcmp(p, "TZif", 4) != 0)
+		return -1;
+	h->version = (char)p[4];
+	h->isut = be32(p + 20);
+	h->isstd = be32(p + 24);
+	h->leap = be32(p + 28);
+	h->times = be32(p + 32);
+	h->types = be32(p + 36);
+	h->chars = be32(p + 40);
+	if (h->types == 0 || h->types > 256 || h->times > TZ_MAX_TIMES || h->leap > 10000 ||
+	    h->chars > 65536 || h->isut > h->types || h->isstd > h->types)
+		return -1;
+	return 0;
+}
+
+static size_t tz_block_len(const struct tz_head *h, size_t tsize)
+{
+	return (size_t)h->times * (tsize + 1) + (size_t)h->types * 6 + h->chars +
+	       (size_t)h->leap * (tsize + 4) + h->isstd + h->isut;
+}
+
+/* Transitions and types of one data block (tsize 4: v1, 8: v2+). */
+static int tz_block(struct ml_tz *tz, const struct tz_head *h, const unsigned char *p, size_t tsize)
+{
+	const unsigned char *idx = p + (size_t)h->times * tsize, *types = idx + h->times;
+
+	tz->n = h->times;
+	tz->at = calloc(tz->n ? tz->n : 1, sizeof(*tz->at));
+	tz->off = calloc(tz->n ? tz->n : 1, sizeof(*tz->off));
+	if (tz->at == NULL || tz->off == NULL)
+		return -1;
+	for (uint32_t t = 0; t < h->types; t++) {
+		int32_t o = (int32_t)be32(types + t * 6);
+
+		if (o < -TZ_MAX_OFF || o > TZ_MAX_OFF)
+			return -1;
+	}
+	tz->off0 = (int32_t)be32(types);
+	for (size_t i = 0; i < tz->n; i++) {
+		tz->at[i] = tsize == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
+		if (idx[i] >= h->types || (i > 0 && tz->at[i] <= tz->at[i - 1]))
+			return -1;
+		tz->off[i] = (int32_t)be32(types + idx[i] * 6);
+	}
+	return 0;
+}
+
+/* "[+-]hh[:mm[:ss]]" with hh <= maxh; seconds into *out. */
+static const char *tz_hms(const char *s, int32_t *out, int maxh)
+{
+	int sign = 1, h = 0, m = 0, sec = 0, n = 0;
+
+	if (*s == '+' || *s == '-')
+		sign = *s++ == '-' ? -1 : 1;
+	while (is_digit(*s) && n < 3)
+		h = h * 10 + (*s++ - '0'), n++;
+	if (n == 0 || h > maxh)
+		return NULL;
+	if (*s == ':') {
+		if ((m = digits(s + 1, 2)) < 0 || m > 59)
+			return NULL;
+		s += 3;
+		if (*s == ':') {
+			if ((sec = digits(s + 1, 2)) < 0 || sec > 59)
+				return NULL;
+			s += 3;
+		}
+	}
+	*out = sign * (h * 3600 + m * 60 + sec);
+	return s;
+}
+
+/* A zone abbreviation: "<...>" or at least three letters. */
+static const char *tz_name(const char *s)
+{
+	const char *p = s;
+
+	if (*p == '<') {
+		p = strchr(p, '>');
+		return p != NULL && p - s > 1 ? p + 1 : NULL;
+	}
+	while (is_alpha(*p))
+		p++;
+	return p - s >= 3 ? p : NULL;
+}
+
+static const char *tz_num(const char *s, int *v, int min, int max)
+{
+	int n = 0, x = 0;
+
+	while (is_digit(*s) && n < 4)
+		x = x * 10 + (*s++ - '0'), n++;
+	if (n == 0 || x < min || x > max)
+		return NULL;
+	*v = x;
+	return s;
+}
+
+static const char *tz_date(const char *s, struct tz_date *d)
+{
+	d->time = 7200; /* POSIX default: 02:00 */
+	if (*s == 'M') {
+		d->kind = 'M';
+		if (!(s = tz_num(s + 1, &d->a, 1, 12)) || *s != '.' ||
+		    !(s = tz_num(s + 1, &d->b, 1, 5)) || *s != '.' ||
+		    !(s = tz_num(s + 1, &d->c, 0, 6)))
+			return NULL;
+	} else if (*s == 'J') {
+		d->kind = 'J';
+		if (!(s = tz_num(s + 1, &d->a, 1, 365)))
+			return NULL;
+	} else {
+		d->kind = 'D';
+		if (!(s = tz_num(s, &d->a, 0, 365)))
+			return NULL;
+	}
+	if (*s == '/')
+		s = tz_hms(s + 1, &d->time, 167); /* RFC 8536 extension */
+	return s;
+}
+
+/* The POSIX TZ string of the footer, e.g. "CET-1CEST,M3.5.0,M10.5.0/3".
+ * Offsets there count west of UTC: negated here. */
+static int tz_rule(struct ml_tz *tz, const char *s)
+{
+	int32_t v;
+
+	if (!(s = tz_name(s)) || !(s = tz_hms(s, &v, 24)))
+		return -1;
+	tz->std_off = -v;
+	tz->has_rule = 1;
+	if (*s == '\0')
+		return 0;
+	if (!(s = tz_name(s)))
+		return -1;
+	tz->dst = 1;
+	tz->dst_off = tz->std_off + 3600;
+	if (*s != ',' && *s != '\0') {
+		if (!(s = tz_hms(s, &v, 24)))
+			return -1;
+		tz->dst_off = -v;
+	}
+	if (*s == '\0')
+		s = ",M3.2.0,M11.1.0"; /* POSIX's default rule */
+	if (*s != ',' || !(s = tz_date(s + 1, &tz->start)) || *s != ',' ||
+	    !(s = tz_date(s + 1, &tz->end)))
+		return -1;
+	return *s == '\0' ? 0 : -1;
+}
+
+/* The footer "\nTZ\n" after the v2+ data block; a bad one is ignored (the
+ * last transition's offset then stays in force). */
+static void tz_footer(struct ml_tz *tz, const unsigned char *p, size_t len)
+{
+	char buf[128];
+	const unsigned char *nl;
+
+	if (len < 2 || p[0] != '\n')
+		return;
+	nl = memchr(p + 1, '\n', len - 1);
+	if (nl == NULL || (size_t)(nl - p - 1) >= sizeof(buf) || nl == p + 1)
+		return;
+	memcpy(buf, p + 1, (size_t)(nl - p - 1));
+	buf[nl - p - 1] = '\0';
+	if (tz_rule(tz, buf) != 0)
+		tz->has_rule = tz->dst = 0;
+}
+
+struct ml_tz *ml_tz_parse(const void *data, size_t len, const char **why)
+{
+	const unsigned char *p = data;
+	struct ml_tz *tz;
+	struct tz_head h;
+	size_t tsize = 4, blen;
+
+	*why = "not a compiled time zone file (TZif)";
+	if (p == NULL || tz_head(p, len, &h) != 0)
+		return NULL;
+	blen = tz_block_len(&h, 4);
+	if (h.version >= '2') {
+		/* skip the 32-bit block: the 64-bit one follows its own header */
+		if (len - 44 < blen || tz_head(p + 44 + blen, len - 44 - blen, &h) != 0)
+			return NULL;
+		p += 44 + blen;
+		len -= 44 + blen;
+		tsize = 8;
+		blen = tz_block_len(&h, 8);
+	}
+	if (len - 44 < blen)
+		return NULL;
+	tz = calloc(1, sizeof(*tz));
+	if (tz == NULL || tz_block(tz, &h, p + 44, tsize) != 0) {
+		*why = tz == NULL ? "out of memory" : "corrupt time zone file";
+		ml_tz_free(tz);
+		return NULL;
+	}
+	if (tsize == 8)
+		tz_footer(tz, p + 44 + blen, len - 44 - blen);
+	return tz;
+}
+
+void ml_tz_free(struct ml_tz *tz)
+{
+	if (tz == NULL)
+		return;
+	free(tz->at);
+	free(tz->off);
+	free(tz);
+}
+
+/* Local seconds (as if UTC) at which rule date d happens in year y. */
+static int64_t rule_local(const struct tz_date *d, int64_t y)
+{
+	int64_t day;
+
+	if (d->kind == 'J') {
+		day = ml_days_from_civil(y, 1, 1) + d->a - 1 + (is_leap(y) && d->a >= 60);
+	} else if (d->kind == 'D') {
+		day = ml_days_from_civil(y, 1, 1) + d->a;
+	} else {
+		int64_t first = ml_days_from_civil(y, d->a, 1);
+		int wday = (int)((first % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+		int mday = 1 + (d->c - wday + 7) % 7 + (d->b - 1) * 7;
+
+		while (mday > month_days(y, d->a))
+			mday -= 7;
+		day = first + mday - 1;
+	}
+	return day * 86400 + d->time;
+}
+
+static int32_t rule_offset(const struct ml_tz *tz, int64_t utc)
+{
+	int64_t y, start, end;
+
+	if (!tz->dst)
+		return tz->std_off;
+	y = civil_year(floor_div(utc + tz->std_off, 86400));
+	start = rule_local(&tz->start, y) - tz->std_off;
+	end = rule_local(&tz->end, y) - tz->dst_off;
+	if (start < end)
+		return utc >= start && utc < end ? tz->dst_off : tz->std_off;
+	return utc >= end && utc < start ? tz->std_off : tz->dst_off; /* southern */
+}
+
+int32_t ml_tz_offset(const struct ml_tz *tz, int64_t utc)
+{
+	size_t lo = 0, hi;
+
+	if (tz == NULL)
+		return 0;
+	if (tz->n == 0 || utc >= tz->at[tz->n - 1]) {
+		if (tz->has_rule)
+			return rule_offset(tz, utc);
+		return tz->n == 0 ? tz->off0 : tz->off[tz->n - 1];
+	}
+	if (utc < tz->at[0])
+		return tz->off0;
+	hi = tz->n - 1; /* at[lo] <= utc < at[hi] */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tz->at[mid] <= utc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return tz->off[lo];
+}
+
+static void add_unique(int64_t *v, int *n, int64_t x)
+{
+	for (int i = 0; i < *n; i++)
+		if (v[i] == x)
+			return;
+	v[(*n)++] = x;
+}
+
+int64_t ml_tz_to_utc(const struct ml_tz *tz, int64_t local, int64_t hint)
+{
+	int64_t offs[4], cand[4], best = INT64_MAX, last = INT64_MIN;
+	int no = 0, nc = 0;
+	int32_t before;
+
+	if (tz == NULL)
+		return local;
+	/* the offsets that can be in force around this wall-clock time */
+	before = ml_tz_offset(tz, local - 90000);
+	add_unique(offs, &no, before);
+	add_unique(offs, &no, ml_tz_offset(tz, local + 90000));
+	for (int i = 0, n = no; i < n; i++)
+		add_unique(offs, &no, ml_tz_offset(tz, local - offs[i]));
+	for (int i = 0; i < no; i++)
+		if (ml_tz_offset(tz, local - offs[i]) == offs[i])
+			add_unique(cand, &nc, local - offs[i]);
+	if (nc == 0)
+		return local - before; /* skipped by a DST start */
+	for (int i = 0; i < nc; i++) {
+		if (cand[i] > last)
+			last = cand[i];
+		if ((hint <= 0 || cand[i] >= hint - 60) && cand[i] < best)
+			best = cand[i];
+	}
+	return best != INT64_MAX ? best : last;
+}
+
+/* --- year inference --------------------------------------------------------- */
+
+static int64_t abs64(int64_t v)
+{
+	return v < 0 ? -v : v;
+}
+
+/* Among last year, this year and next year (of the reference), the best
+ * reading of a year-less stamp; bounded: never later than now + 1 day. */
+static int64_t yearless_pick(const struct ml_clock *clk, int mon, int day, int32_t secs,
+                             int bounded)
+{
+	int64_t ref = clk->prev > 0 ? clk->prev : clk->now, best = -1;
+	int64_t y0 = civil_year(floor_div(ref + ml_tz_offset(clk->tz, ref), 86400));
+
+	for (int64_t y = y0 - 1; y <= y0 + 1; y++) {
+		int64_t u;
+
+		if (day > month_days(y, mon))
+			continue; /* Feb 29 of a common year */
+		u = ml_tz_to_utc(clk->tz, ml_days_from_civil(y, mon, day) * 86400 + secs,
+		                 clk->prev);
+		if (bounded && clk->now > 0 && u > clk->now + 86400)
+			continue;
+		if (best < 0 ||
+		    (clk->prev > 0 ? abs64(u - clk->prev) < abs64(best - clk->prev) : u > best))
+			best = u;
+	}
+	return best;
+}
+
+int64_t ml_yearless_to_utc(const struct ml_clock *clk, int mon, int day, int32_t secs)
+{
+	int64_t u;
+
+	if (clk->prev <= 0 && clk->now <= 0)
+		return -1;
+	u = yearless_pick(clk, mon, day, secs, 1);
+	/* a log ahead of our clock: better the nearest reading than nothing */
+	return u >= 0 ? u : yearless_pick(clk, mon, day, secs, 0);
+}
+
+/* --- time stamps ---------------------------------------------------------- */
+
+/* "HH:MM:SS" (a leap second :60 is read as :59). */
+static const char *parse_hms(const char *s, int32_t *secs)
+{
+	int h = digits(s, 2), m, sec;
+
+	if (h < 0 || h > 23 || s[2] != ':' || (m = digits(s + 3, 2)) < 0 || m > 59 || s[5] != ':' ||
+	    (sec = digits(s + 6, 2)) < 0 || sec > 60)
+		return NULL;
+	*secs = h * 3600 + m * 60 + (sec == 60 ? 59 : sec);
+	return s + 8;
+}
+
+/* "Jun  3 08:27:16" (RFC 3164), "Jun 03 08:27:16" (maillog_file), "Jun 3 ...". */
+static const char *parse_bsd(const char *s, int *mon, int *day, int32_t *secs)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+	*mon = 0;
+	for (int i = 0; i < 12; i++)
+		if (strncmp(s, months + 3 * i, 3) == 0)
+			*mon = i + 1;
+	if (*mon == 0 || s[3] != ' ')
+		return NULL;
+	s += 4;
+	if (s[0] == ' ' && is_digit(s[1]) && s[2] == ' ') {
+		*day = s[1] - '0';
+		s += 3;
+	} else if (is_digit(s[0]) && is_digit(s[1]) && s[2] == ' ') {
+		*day = digits(s, 2);
+		s += 3;
+	} else if (is_digit(s[0]) && s[1] == ' ') {
+		*day = s[0] - '0';
+		s += 2;
+	} else {
+		return NULL;
+	}
+	if (*day < 1 || *day > 31)
+		return NULL;
+	return parse_hms(s, secs);
+}
+
+/* "Z", "+01:00", "+0100" or "+01": seconds east into *off. */
+static const char *parse_zone(const char *s, int32_t *off, int *has)
+{
+	int sign, h, m = 0;
+
+	*has = 1;
+	if (*s == 'Z' || *s == 'z') {
+		*off = 0;
+		return s + 1;
+	}
+	if (*s != '+' && *s != '-') {
+		*has = 0;
+		return s;
+	}
+	sign = *s == '-' ? -1 : 1;
+	if ((h = digits(s + 1, 2)) < 0 || h > 23)
+		return NULL;
+	s += 3;
+	if (*s == ':')
+		s++;
+	if (is_digit(*s)) {
+		if ((m = digits(s, 2)) < 0 || m > 59)
+			return NULL;
+		s += 2;
+	}
+	*off = sign * (h * 3600 + m * 60);
+	return s;
+}
+
+/* "2024-08-26T01:33:38[.frac][zone]", also with a space for 'T'. Without a
+ * zone the stamp is local time of clk->tz. */
+static const char *parse_iso(const char *s, const struct ml_clock *clk, int64_t *ts)
+{
+	int y = digits(s, 4), mo, d, has;
+	int32_t secs, off = 0;
+
+	if (y < 0 || s[4] != '-' || (mo = digits(s + 5, 2)) < 1 || mo > 12 || s[7] != '-' ||
+	    (d = digits(s + 8, 2)) < 1 || d > month_days(y, mo) || (s[10] != 'T' && s[10] != ' '))
+		return NULL;
+	if (!(s = parse_hms(s + 11, &secs)))
+		return NULL;
+	if (*s == '.' || *s == ',') {
+		if (!is_digit(*++s))
+			return NULL;
+		while (is_digit(*s))
+			s++;
+	}
+	if (!(s = parse_zone(s, &off, &has)))
+		return NULL;
+	*ts = ml_days_from_civil(y, mo, d) * 86400 + secs;
+	*ts = has ? *ts - off : ml_tz_to_utc(clk->tz, *ts, clk->prev);
+	return s;
+}
+
+/* --- origin: host and tag ----------------------------------------------------- */
+
+static void set_program(struct ml_line *out, char *prog)
+{
+	char *first = strchr(prog, '/'), *last = strrchr(prog, '/');
+
+	out->program = prog;
+	out->instance_len = first != NULL ? (size_t)(first - prog) : 0;
+	out->service = last != NULL ? last + 1 : prog;
+}
+
+/* "prog[pid]: msg" or "prog: msg"; anything else is a message without a
+ * tag (e.g. "-- MARK --"). Solaris' "[ID 197553 mail.info] " is skipped. */
+static void parse_tag(char *s, struct ml_line *out)
+{
+	char *p = s, *end;
+
+	while (*p != '\0' && *p != '[' && *p != ':' && *p != ' ')
+		p++;
+	end = p;
+	if (*p == '[') {
+		int64_t pid = 0;
+
+		for (p++; is_digit(*p) && pid < INT64_C(1) << 40; p++)
+			pid = pid * 10 + (*p - '0');
+		if (*p != ']' || p == end + 1)
+			goto untagged;
+		out->pid = pid;
+		p++;
+	}
+	if (p == s || *p != ':' || (p[1] != ' ' && p[1] != '\0'))
+		goto untagged;
+	*end = '\0';
+	set_program(out, s);
+	out->msg = p[1] == ' ' ? p + 2 : p + 1;
+	if (strncmp(out->msg, "[ID ", 4) == 0 && (p = strstr(out->msg, "] ")) != NULL)
+		out->msg = p + 2;
+	return;
+untagged:
+	out->pid = -1;
+	out->program = out->service = "";
+	out->msg = s;
+}
+
+/* What follows the time stamp: "host tag: msg", "tag: msg" (no host) or
+ * Dovecot's own file "svc(user)...: msg". */
+static int parse_origin(char *s, struct ml_line *out, const char **why)
+{
+	size_t tok = strcspn(s, " ");
+
+	if (tok == 0) {
+		*why = "no host after the time stamp";
+		return -1;
+	}
+	if (memchr(s, '(', tok) != NULL) {
+		/* host names have no parentheses: Dovecot's log_path file */
+		out->host = "";
+		out->program = out->service = "dovecot";
+		out->msg = s;
+		out->dovecot_file = 1;
+		return 0;
+	}
+	if (s[tok - 1] == ':') {
+		out->host = ""; /* a writer that omits the host */
+		parse_tag(s, out);
+		return 0;
+	}
+	out->host = s;
+	if (s[tok] == '\0') {
+		*why = "no message after the host";
+		return -1;
+	}
+	s[tok] = '\0';
+	parse_tag(s + tok + 1, out);
+	return 0;
+}
+
+/* --- RFC 5424 -------------------------------------------------------------- */
+
+/* One space-separated header field; "-" reads as "". */
+static char *field_5424(char **s)
+{
+	char *f = *s, *sp = strchr(f, ' ');
+
+	if (sp == NULL)
+		return NULL;
+	*sp = '\0';
+	*s = sp + 1;
+	return strcmp(f, "-") == 0 ? f + 1 : f;
+}
+
+/* STRUCTURED-DATA: "-" or "[id k="v\]"]..." (quotes and escapes honoured). */
+static char *skip_sd(char *s)
+{
+	if (*s == '-')
+		return s + 1;
+	while (*s == '[') {
+		int quoted = 0;
+
+		for (s++; *s != '\0' && (quoted || *s != ']'); s++) {
+			if (quoted && *s == '\\' && s[1] != '\0')
+				s++;
+			else if (*s == '"')
+				quoted = !quoted;
+		}
+		if (*s != ']')
+			return NULL;
+		s++;
+	}
+	return s;
+}
+
+static int parse_5424(char *s, const struct ml_clock *clk, struct ml_line *out, const char **why)
+{
+	char *p = s + 1, *host, *app, *procid;
+	int n = 0;
+
+	*why = "malformed RFC 5424 header";
+	while (is_digit(*p) && n < 3)
+		p++, n++;
+	if (n == 0 || strncmp(p, ">1 ", 3) != 0)
+		return -1;
+	p += 3;
+	if (*p == '-') {
+		*why = "RFC 5424 line without a time stamp";
+		return -1;
+	}
+	if (!(p = (char *)parse_iso(p, clk, &out->ts)) || *p != ' ')
+		return -1;
+	p++;
+	if (!(host = field_5424(&p)) || !(app = field_5424(&p)) || !(procid = field_5424(&p)) ||
+	    !field_5424(&p) || !(p = skip_sd(p)) || (*p != ' ' && *p != '\0'))
+		return -1;
+	out->format = ML_FMT_RFC5424;
+	out->host = host;
+	set_program(out, app);
+	out->pid =
+	    *procid != '\0' && strspn(procid, "0123456789") == strlen(procid) && strlen(procid) < 12
+	        ? strtoll(procid, NULL, 10)
+	        : -1;
+	out->msg = *p == ' ' ? p + 1 : p;
+	if (strncmp(out->msg, "\xEF\xBB\xBF", 3) == 0)
+		out->msg += 3; /* BOM */
+	return 0;
+}
+
+/* --- one line ----------------------------------------------------------------- */
+
+static int parse_stamp(char **s, const struct ml_clock *clk, struct ml_line *out, const char **why)
+{
+	const char *p;
+	int mon, day;
+	int32_t secs;
+
+	if (is_digit(**s)) {
+		out->format = ML_FMT_ISO;
+		p = parse_iso(*s, clk, &out->ts);
+	} else {
+		out->format = ML_FMT_BSD;
+		p = parse_bsd(*s, &mon, &day, &secs);
+		if (p != NULL && (out->ts = ml_yearless_to_utc(clk, mon, day, secs)) < 0) {
+			*why = "date that exists in no nearby year";
+			return -1;
+		}
+	}
+	if (p == NULL || *p != ' ') {
+		*why = "unknown time stamp";
+		return -1;
+	}
+	*s = (char *)p + 1;
+	return 0;
+}
+
+int ml_parse_line(char *line, size_t len, const struct ml_clock *clk, struct ml_line *out,
+                  const char **why)
+{
+	char *s = line;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = -1;
+	if (memchr(line, '\0', len) != NULL) {
+		*why = "NUL byte in line";
+		return -1;
+	}
+	if (!ml_utf8_valid(line, len)) {
+		*why = "invalid UTF-8";
+		return -1;
+	}
+	line[len] = '\0';
+	if (*s == '<')
+		rc = parse_5424(s, clk, out, why);
+	else
+		rc = parse_stamp(&s, clk, out, why) == 0 ? parse_origin(s, out, why) : -1;
+	if (rc != 0)
+		return -1;
+	if (out->ts < ML_TS_MIN || out->ts >= ML_TS_MAX) {
+		*why = "time stamp out of range";
+		return -1;
+	}
+	return 0;
+}
+
+/* --- Postfix ------------------------------------------------------------------ */
+
+/* Short queue IDs are upper-case hex; long ones (enable_long_queue_ids) use
+ * digits and consonants with one 'z' separator. Vowels exclude the words
+ * that start other messages ("warning:", "statistics:"). */
+static int pf_is_qid(const char *s, size_t n)
+{
+	int hex = 1, lng = 1;
+
+	if (n < 5 || n > 20)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!is_digit(c) && !(c >= 'A' && c <= 'F'))
+			hex = 0;
+		if (!is_digit(c) && !is_alpha(c) && c != 'z')
+			return 0;
+		if (strchr("AEIOUaeiou", c) != NULL)
+			lng = 0;
+	}
+	return hex || lng;
+}
+
+/* "QID: rest" -> r->qid, *rest. 0 if the message has no queue ID. */
+static int pf_split_qid(char *msg, struct ml_rec *r, char **rest)
+{
+	size_t n = strspn(msg, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
+	if (msg[n] != ':' || msg[n + 1] != ' ')
+		return 0;
+	if (!(n == 7 && strncmp(msg, "NOQUEUE", 7) == 0) && !pf_is_qid(msg, n))
+		return 0;
+	msg[n] = '\0';
+	r->qid = msg;
+	*rest = msg + n + 2;
+	return 1;
+}
+
+/* End of an address "<...>" value started at s: the first '>' followed by
+ * one of the terminators, or the last '>' of the string. */
+static char *addr_end(char *s, const char *const *terms)
+{
+	char *best = NULL;
+
+	for (; *terms != NULL; terms++) {
+		char *p = strstr(s, *terms);
+
+		if (p != NULL && (best == NULL || p < best))
+			best = p;
+	}
+	return best != NULL ? best : strrchr(s, '>');
+}
+
+/* "...; from=<s> to=<r> proto=P helo=<h>[: text]" as smtpd and cleanup
+ * write it. The first "; from=<" is taken: what comes before it is the
+ * rejection text or header, bounded by Postfix. */
+static int pf_envelope(char *s, struct ml_rec *r)
+{
+	static const char *const sterm[] = {"> to=<", "> proto=", "> helo=<", ">: ", NULL};
+	static const char *const rterm[] = {"> proto=", "> helo=<", ">: ", NULL};
+	char *p = strstr(s, "; from=<"), *e;
+
+	if (p == NULL)
+		return -1;
+	*p = '\0';
+	p += 8;
+	if ((e = addr_end(p, sterm)) == NULL)
+		return -1;
+	r->sender = p;
+	p = e + 1;
+	*e = '\0';
+	if ((p = after(p, " to=<")) != NULL && (e = addr_end(p, rterm)) != NULL) {
+		*e = '\0';
+		r->rcpt = p;
+	}
+	return 0;
+}
+
+/* "Name: value from host[ip]" (cut by Postfix at 200 bytes before " from"). */
+static int pf_header(char *s, struct ml_rec *r)
+{
+	char *from, *colon;
+
+	if (pf_envelope(s, r) != 0)
+		return 0;
+	from = find_last(s, " from ");
+	if (from != NULL)
+		*from = '\0';
+	colon = strchr(s, ':');
+	if (colon == NULL || colon == s)
+		return 0;
+	for (char *p = s; p < colon; p++)
+		if (*p <= ' ' || *p > '~')
+			return 0; /* not a header name */
+	*colon = '\0';
+	r->header_name = s;
+	for (s = colon + 1; *s == ' ' || *s == '\t'; s++)
+		;
+	r->header_value = s;
+	r->kind = ML_PF_HEADER;
+	return 1;
+}
+
+static int pf_reject(char *s, struct ml_rec *r)
+{
+	if (pf_envelope(s, r) != 0 || r->rcpt == NULL)
+		return 0; /* MAIL FROM / CONNECT stage: no recipient */
+	r->kind = ML_PF_REJECT;
+	return 1;
+}
+
+/* "to=<r>[, orig_to=<o>], relay=R[, conn_use=N], delay=D, delays=a/b/c/d
+ * [, tls=...], dsn=X.Y.Z, status=S (text)" (global/log_adhoc.c). */
+static int pf_delivery(char *s, struct ml_rec *r, const char **why)
+{
+	char *orig = strstr(s, ">, orig_to=<"), *relay = strstr(s, ">, relay="), *p, *st;
+
+	*why = "delivery line without relay= or status=";
+	if (relay == NULL)
+		return -1;
+	if (orig != NULL && orig < relay) {
+		*orig = '\0';
+		r->orig_rcpt = orig + 12;
+	}
+	*relay = '\0';
+	r->rcpt = s;
+	r->relay = p = relay + 9;
+	if ((p = strstr(p, ", ")) == NULL)
+		return -1;
+	*p = '\0';
+	if ((st = strstr(p + 2, ", status=")) == NULL && strncmp(p + 2, "status=", 7) != 0)
+		return -1;
+	st = st != NULL ? st + 9 : p + 9;
+	r->status = st;
+	r->status_text = "";
+	p = st + strcspn(st, " ");
+	if (*p == ' ') {
+		*p++ = '\0';
+		if (*p == '(' && ends_with(p, ")")) {
+			p[strlen(p) - 1] = '\0';
+			r->status_text = p + 1;
+		}
+	}
+	if (*r->status == '\0')
+		return -1;
+	r->kind = ML_PF_DELIVERY;
+	return 1;
+}
+
+/* qmgr "from=<s>, size=N, nrcpt=N (queue active)" or "from=<s>,
+ * status=expired, returned to sender". The sender is whatever the client
+ * said: the fixed tail is matched from the end. */
+static int pf_qmgr_from(char *s, struct ml_rec *r)
+{
+	char *p;
+
+	if (ends_with(s, " (queue active)") && (p = find_last(s, ">, size=")) != NULL) {
+		r->kind = ML_PF_QUEUED;
+	} else if ((p = find_last(s, ">, status=")) != NULL && (strstr(p, "expired") != NULL)) {
+		r->kind = ML_PF_EXPIRED;
+	} else {
+		return 0;
+	}
+	*p = '\0';
+	r->sender = s;
+	return 1;
+}
+
+/* smtpd "client=host[ip][, sasl_method=M, sasl_username=U][, ...]". */
+static int pf_client(char *s, struct ml_rec *r)
+{
+	char *u = strstr(s, ", sasl_username=");
+
+	if (u != NULL) {
+		u += 16;
+		u[strcspn(u, ",")] = '\0';
+		if (*u != '\0')
+			r->sasl_username = u;
+	}
+	r->kind = ML_PF_CLIENT;
+	return 1;
+}
+
+/* pickup "uid=N from=<s>". */
+static int pf_pickup(char *s, struct ml_rec *r)
+{
+	char *p = s + strspn(s, "0123456789"), *e;
+
+	if (p == s || (p = after(p, " from=<")) == NULL || (e = strrchr(p, '>')) == NULL)
+		return 0;
+	*e = '\0';
+	r->sender = p;
+	r->kind = ML_PF_PICKUP;
+	return 1;
+}
+
+/* cleanup "message-id=V": verbatim header value, "<>" when there is none. */
+static int pf_msgid(char *s, struct ml_rec *r)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	r->msgid = n == 0 || strcmp(s, "<>") == 0 ? NULL : s;
+	r->kind = ML_PF_MSGID;
+	return 1;
+}
+
+/* bounce "sender non-delivery notification: NEWQID" and the like. */
+static int pf_notify(char *s, struct ml_rec *r)
+{
+	char *p = strstr(s, " notification: ");
+
+	if (p == NULL || (strncmp(s, "sender ", 7) != 0 && strncmp(s, "postmaster ", 11) != 0))
+		return 0;
+	p += 15;
+	if (!pf_is_qid(p, strlen(p)))
+		return 0;
+	r->new_qid = p;
+	r->kind = ML_PF_NOTIFY;
+	return 1;
+}
+
+static int pf_by_service(const char *service, char *rest, struct ml_rec *r)
+{
+	char *p;
+
+	if (strcmp(service, "smtpd") == 0 && (p = after(rest, "client=")) != NULL)
+		return pf_client(p, r);
+	if (strcmp(service, "pickup") == 0 && (p = after(rest, "uid=")) != NULL)
+		return pf_pickup(p, r);
+	if (strcmp(service, "cleanup") == 0) {
+		if ((p = after(rest, "message-id=")) != NULL)
+			return pf_msgid(p, r);
+		if ((p = after(rest, "info: header ")) != NULL)
+			return pf_header(p, r);
+	}
+	if (strcmp(service, "qmgr") == 0 && (p = after(rest, "from=<")) != NULL)
+		return pf_qmgr_from(p, r);
+	if (strcmp(service, "bounce") == 0)
+		return pf_notify(rest, r);
+	return 0;
+}
+
+int ml_parse_postfix(const char *service, char *msg, struct ml_rec *r, const char **why)
+{
+	char *rest, *p;
+	int noqueue;
+
+	memset(r, 0, sizeof(*r));
+	if (strcmp(service, "smtpd") == 0 && strncmp(msg, "disconnect from ", 16) == 0) {
+		r->kind = ML_PF_DISCONNECT;
+		return 1;
+	}
+	if (!pf_split_qid(msg, r, &rest))
+		return 0;
+	noqueue = strcmp(r->qid, "NOQUEUE") == 0;
+	if ((p = after(rest, "reject: ")) != NULL || (p = after(rest, "milter-reject: ")) != NULL)
+		return strcmp(service, "smtpd") == 0 || strcmp(service, "cleanup") == 0
+		           ? pf_reject(p, r)
+		           : 0;
+	if (noqueue)
+		return 0;
+	if ((p = after(rest, "to=<")) != NULL)
+		return pf_delivery(p, r, why);
+	if (strcmp(rest, "removed") == 0) {
+		r->kind = ML_PF_REMOVED;
+		return 1;
+	}
+	return pf_by_service(service, rest, r);
+}
+
+/* --- Dovecot ------------------------------------------------------------------ */
+
+/* "svc(user)<pid><session>: ", "svc(pid, user): ", "svc(user): ". */
+static char *dc_prefix(char *s, struct ml_rec *r)
+{
+	char *p = s, *close, *user;
+	int groups = 0;
+
+	while ((*p >= 'a' && *p <= 'z') || is_digit(*p) || *p == '-' || *p == '_')
+		p++;
+	if (p == s || *p != '(' || (close = strchr(p, ')')) == NULL)
+		return NULL;
+	*p = '\0';
+	*close = '\0';
+	r->service = s;
+	user = p + 1;
+	if (is_digit(*user) && (p = strstr(user, ", ")) != NULL &&
+	    strspn(user, "0123456789") == (size_t)(p - user))
+		user = p + 2; /* old "lmtp(12345, user)" */
+	if (*user == '\0')
+		return NULL;
+	r->user = user;
+	for (p = close + 1; *p == '<'; groups++) {
+		char *gt = strchr(p, '>');
+
+		if (gt == NULL)
+			return NULL;
+		*gt = '\0';
+		if (groups == 1)
+			r->session = p + 1;
+		p = gt + 1;
+	}
+	return after(p, ": ");
+}
+
+static int dc_op_at(const char *s);
+
+/* A session ID is random base64: it has an upper-case letter or a digit,
+ * which the words that may stand there ("autoexpunge:") have not. */
+static int dc_is_session(const char *s, size_t n)
+{
+	size_t k = strcspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+
+	return n >= 10 && k < n && dc_op_at(s) < 0;
+}
+
+/* 2.2's "SESSION: " before the text, or a custom "session=S " prefix. */
+static char *dc_session(char *s, struct ml_rec *r)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+	char *p;
+
+	if (dc_is_session(s, n) && s[n] == ':' && s[n + 1] == ' ') {
+		s[n] = '\0';
+		r->session = s;
+		return s + n + 2;
+	}
+	if ((p = after(s, "session=")) != NULL && (n = strcspn(p, " ")) > 0 && p[n] == ' ') {
+		p[n] = '\0';
+		r->session = p;
+		return p + n + 1;
+	}
+	return s;
+}
+
+/* "msgid=<m>: text" of LDA/LMTP and Sieve ("unspecified" when absent). */
+static int dc_delivery(char *s, struct ml_rec *r)
+{
+	char *end = *s == '<' ? strstr(s, ">: ") : NULL, *text, *p;
+
+	if (end != NULL)
+		end++;
+	else if ((end = strstr(s, ": ")) == NULL)
+		return 0;
+	*end = '\0';
+	text = end + 2;
+	r->msgid = *s == '\0' || strcmp(s, "unspecified") == 0 ? NULL : s;
+	if ((p = after(text, "saved mail to ")) != NULL) {
+		r->folder = p;
+	} else if ((p = strstr(text, "stored mail into mailbox '")) != NULL && ends_with(p, "'")) {
+		p[strlen(p) - 1] = '\0';
+		r->folder = p + 26;
+	} else if ((p = strstr(text, "sent vacation response to <")) != NULL && ends_with(p, ">")) {
+		p[strlen(p) - 1] = '\0';
+		r->vacation_to = p + 27;
+		r->kind = ML_DC_VACATION;
+		return 1;
+	} else {
+		return 0;
+	}
+	r->kind = ML_DC_DELIVERED;
+	return 1;
+}
+
+static const char *const dc_fields[] = {
+    "box=", "uid=", "msgid=", "size=", "vsize=", "from=", "subject=", NULL};
+
+/* s starts with one of the mail_log fields. */
+static int dc_is_field(const char *s)
+{
+	for (int i = 0; dc_fields[i] != NULL; i++)
+		if (strncmp(s, dc_fields[i], strlen(dc_fields[i])) == 0)
+			return 1;
+	return strncmp(s, "flags=(", 7) == 0;
+}
+
+/* Where the value of field i ends: the next ", <later field>=". */
+static char *dc_value_end(char *v, int i)
+{
+	char *best = NULL, pat[16];
+
+	for (int k = i + 1; dc_fields[k] != NULL; k++) {
+		char *p;
+
+		pat[0] = ',';
+		pat[1] = ' ';
+		memcpy(pat + 2, dc_fields[k], strlen(dc_fields[k]) + 1);
+		if ((p = strstr(v, pat)) != NULL && (best == NULL || p < best))
+			best = p;
+	}
+	return best;
+}
+
+/* "box=B, uid=N, msgid=<m>, size=N, vsize=N, from=F, subject=S, flags=(...)"
+ * in that order, each optional. Values may hold ", ": flags, last, is taken
+ * from the end and every other value ends at a later field's name. */
+static void dc_fields_parse(char *s, struct ml_rec *r)
+{
+	char *fl = find_last(s, "flags=(");
+
+	if (fl != NULL && ends_with(fl, ")") && (fl == s || (fl - s >= 2 && fl[-2] == ','))) {
+		r->has_flags = 1;
+		r->flags = ml_parse_flags(fl + 7);
+		if (fl == s)
+			*s = '\0';
+		else
+			fl[-2] = '\0';
+	}
+	for (int i = 0; dc_fields[i] != NULL && *s != '\0'; i++) {
+		char *v = after(s, dc_fields[i]), *end;
+
+		if (v == NULL)
+			continue;
+		end = dc_value_end(v, i);
+		if (end != NULL)
+			*end = '\0';
+		if (i == 0 && r->folder == NULL)
+			r->folder = v;
+		else if (i == 2 && *v != '\0')
+			r->msgid = v;
+		s = end != NULL ? end + 2 : v + strlen(v);
+	}
+}
+
+static const struct {
+	const char *desc;
+	enum ml_op op;
+} dc_ops[] = {
+    {"save: ", ML_OP_SAVE},
+    {"copy from ", ML_OP_COPY},
+    {"expunge: ", ML_OP_EXPUNGE},
+    {"autoexpunge: ", ML_OP_AUTOEXPUNGE},
+    {"delete: ", ML_OP_DELETE},
+    {"undelete: ", ML_OP_UNDELETE},
+    {"flag_change: ", ML_OP_FLAG_CHANGE},
+};
+
+static int dc_op_at(const char *s)
+{
+	for (size_t i = 0; i < sizeof(dc_ops) / sizeof(dc_ops[0]); i++)
+		if (strncmp(s, dc_ops[i].desc, strlen(dc_ops[i].desc)) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* "DESC: fields" of the mail_log plugin; "copy from SRC: fields". */
+static int dc_maillog(char *s, struct ml_rec *r)
+{
+	int i = dc_op_at(s);
+
+	if (i < 0)
+		return 0;
+	r->op = dc_ops[i].op;
+	s += strlen(dc_ops[i].desc);
+	if (r->op == ML_OP_COPY) {
+		/* the source name ends at the ": " before the first field */
+		char *sep = strstr(s, ": ");
+
+		while (sep != NULL && !dc_is_field(sep + 2))
+			sep = strstr(sep + 1, ": ");
+		if (sep == NULL)
+			return 0;
+		*sep = '\0';
+		r->src_folder = s;
+		s = sep + 2;
+	}
+	dc_fields_parse(s, r);
+	r->kind = ML_DC_MAILLOG;
+	return 1;
+}
+
+/* 2.4: "Mailbox NAME: DESC: fields" (the box event's prefix). */
+static int dc_mailbox_prefix(char *s, struct ml_rec *r)
+{
+	char *p;
+
+	for (p = strstr(s, ": "); p != NULL && dc_op_at(p + 2) < 0; p = strstr(p + 1, ": "))
+		;
+	if (p == NULL || p == s)
+		return 0;
+	*p = '\0';
+	r->folder = s;
+	return dc_maillog(p + 2, r);
+}
+
+int ml_parse_dovecot(char *msg, struct ml_rec *r, const char **why)
+{
+	char *s, *p;
+
+	memset(r, 0, sizeof(*r));
+	if ((s = dc_prefix(msg, r)) == NULL)
+		return 0;
+	if ((p = after(s, "Info: ")) != NULL)
+		s = p;
+	else if (strncmp(s, "Warning: ", 9) == 0 || strncmp(s, "Error: ", 7) == 0 ||
+	         strncmp(s, "Fatal: ", 7) == 0 || strncmp(s, "Panic: ", 7) == 0 ||
+	         strncmp(s, "Debug: ", 7) == 0)
+		return 0; /* failures are not events ("save failed to ...") */
+	s = dc_session(s, r);
+	if ((p = after(s, "sieve: ")) != NULL)
+		s = p;
+	if ((p = after(s, "msgid=")) != NULL)
+		return dc_delivery(p, r);
+	if ((p = after(s, "Mailbox ")) != NULL && dc_mailbox_prefix(p, r))
+		return 1;
+	(void)why;
+	return dc_maillog(s, r);
+}
+
+/* --- values ----------------------------------------------------------------- */
+
+/* First word of a header value, into w (lower bytes kept as is). */
+static void first_word(const char *v, char *w, size_t cap)
+{
+	size_t n;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strcspn(v, " \t;(,");
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(w, v, n);
+	w[n] = '\0';
+}
+
+uint32_t ml_header_automatic(const char *name, const char *value)
+{
+	char w[32];
+
+	first_word(value, w, sizeof(w));
+	if (strcasecmp(name, "Auto-Submitted") == 0)
+		return *w != '\0' && strcasecmp(w, "no") != 0 ? RD_MAIL_AUTO_SUBMITTED : 0;
+	if (strcasecmp(name, "X-Autoreply") == 0)
+		return *w != '\0' && strcasecmp(w, "no") != 0 && strcasecmp(w, "false") != 0
+		           ? RD_MAIL_AUTO_XAUTOREPLY
+		           : 0;
+	if (strcasecmp(name, "Precedence") == 0)
+		return strcasecmp(w, "bulk") == 0 || strcasecmp(w, "junk") == 0 ||
+		               strcasecmp(w, "list") == 0 || strcasecmp(w, "auto_reply") == 0
+		           ? RD_MAIL_AUTO_PRECEDENCE
+		           : 0;
+	return 0;
+}
+
+uint32_t ml_sender_automatic(const char *sender)
+{
+	const char *at;
+	size_t n;
+
+	if (sender == NULL)
+		return 0;
+	if (*sender == '\0')
+		return RD_MAIL_AUTO_NULLSENDER;
+	at = strrchr(sender, '@');
+	n = at != NULL ? (size_t)(at - sender) : strlen(sender);
+	if ((n == 13 && strncasecmp(sender, "mailer-daemon", 13) == 0) ||
+	    (n == 10 && strncasecmp(sender, "postmaster", 10) == 0) ||
+	    (n > 6 && strncasecmp(sender, "owner-", 6) == 0) ||
+	    (n > 8 && strncasecmp(sender + n - 8, "-request", 8) == 0))
+		return RD_MAIL_AUTO_DAEMON;
+	return 0;
+}
+
+#define ML_MAX_IDS 64
+
+size_t ml_msgid_list(const char *value, size_t max, char *out, size_t outlen)
+{
+	const char *id[ML_MAX_IDS];
+	size_t len[ML_MAX_IDS], n = 0, first, total = 0, w = 0;
+	const char *p = value;
+
+	if (outlen == 0)
+		return 0;
+	out[0] = '\0';
+	for (;;) {
+		size_t k;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '<')
+			break;
+		k = strcspn(p + 1, "<> \t") + 1;
+		if (p[k] != '>' || k < 2 || k + 1 >= ML_MSGID_MAX)
+			break;
+		if (n == ML_MAX_IDS) { /* keep the most recent ones */
+			memmove(id, id + 1, sizeof(id[0]) * (n - 1));
+			memmove(len, len + 1, sizeof(len[0]) * (n - 1));
+			n--;
+		}
+		id[n] = p;
+		len[n++] = k + 1;
+		p += k + 1;
+	}
+	/* the last ones that fit, oldest first */
+	for (first = n; first > 0 && n - first < max; first--) {
+		if (total + len[first - 1] + (total > 0) >= outlen)
+			break;
+		total += len[first - 1] + (total > 0);
+	}
+	for (size_t i = first; i < n; i++) {
+		if (w > 0)
+			out[w++] = ' ';
+		memcpy(out + w, id[i], len[i]);
+		w += len[i];
+	}
+	out[w] = '\0';
+	return n - first;
+}
+
+uint32_t ml_parse_flags(const char *s)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} f[] = {{"\\Answered", RD_MAIL_F_ANSWERED},
+	         {"\\Flagged", RD_MAIL_F_FLAGGED},
+	         {"\\Deleted", RD_MAIL_F_DELETED},
+	         {"\\Seen", RD_MAIL_F_SEEN},
+	         {"\\Draft", RD_MAIL_F_DRAFT}};
+	uint32_t bits = 0;
+
+	while (*s != '\0' && *s != ')') {
+		size_t n = strcspn(s, " )");
+
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+			if (n == strlen(f[i].name) && strncasecmp(s, f[i].name, n) == 0)
+				bits |= f[i].bit;
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+	return bits;
+}
