@@ -20,7 +20,8 @@ struct load_state {
 	struct rd_config *cfg;
 	FILE *fp;
 	int line;          /* line the reader returned last */
-	int header_line;   /* line of the last [section] header */
+	int header_line;  /* line of the last [section] header */
+	int continuation; /* the last line read was indented: it continues a value */
 	char *cur_section; /* raw section string of the previous key */
 	struct rd_section *cur;
 	int nerr;
@@ -363,6 +364,21 @@ static int add_kv(struct load_state *st, struct rd_section *s, const char *key, 
 	return 1;
 }
 
+/* An indented line continues the previous value (long lists of mailboxes
+ * or users): the parts are joined with a space. */
+static int append_value(struct rd_kv *kv, const char *more)
+{
+	size_t a = strlen(kv->value), b = strlen(more);
+	char *v = realloc(kv->value, a + b + 2);
+
+	if (!v)
+		return 0;
+	v[a] = ' ';
+	memcpy(v + a + 1, more, b + 1);
+	kv->value = v;
+	return 1;
+}
+
 static int on_kv(void *user, const char *section, const char *key, const char *value)
 {
 	struct load_state *st = user;
@@ -376,6 +392,9 @@ static int on_kv(void *user, const char *section, const char *key, const char *v
 	}
 	if (!st->cur)
 		return 1; /* already reported */
+	if (st->continuation && st->cur->nkv &&
+	    strcmp(st->cur->kv[st->cur->nkv - 1].key, key) == 0)
+		return append_value(&st->cur->kv[st->cur->nkv - 1], value);
 	return add_kv(st, st->cur, key, value);
 }
 
@@ -406,6 +425,7 @@ static char *reader(char *buf, int size, void *stream)
 		p++;
 	if (*p == '[')
 		st->header_line = st->line;
+	st->continuation = p != buf && *p && *p != ';' && *p != '#';
 	return r;
 }
 

@@ -458,7 +458,7 @@ int rd_collector_checkpoint(struct rd_collector *c, const struct rd_cursor *curs
 	b->cursor = *cursor;
 	b->has_cursor = 1;
 	c->dirty = 0;
-	if (b->ncalls + b->nlines >= core->cfg->batch_max ||
+	if (b->ncalls + b->nlines + b->nmails >= core->cfg->batch_max ||
 	    mono_ms() - c->batch_started_ms >= core->cfg->commit_interval_ms)
 		submit(c);
 	if (rd_ledger_batches(core->ledger) >= MAX_BATCHES_IN_FLIGHT) {
