@@ -41,20 +41,14 @@
 
 #include "collector.h"
 #include "config.h"
+#include "filesrc.h"
 #include "jsonl_parse.h"
 #include "log.h"
-#include "tail.h"
 
-#define JL_DEF_MAX_LINE  ((uint64_t)1 << 20)
-#define JL_MIN_MAX_LINE  ((uint64_t)1 << 10)
-#define JL_MAX_MAX_LINE  ((uint64_t)64 << 20)
 #define JL_DEF_SPOOL     "/var/lib/reachd/spool"
 #define JL_DEF_SPOOL_MAX ((uint64_t)64 << 20)
 #define JL_MIN_SPOOL_MAX ((uint64_t)64 << 10)
 #define JL_MAX_SPOOL_MAX ((uint64_t)1 << 40)
-#define JL_DEF_STAT_MS   5000
-#define JL_MIN_STAT_MS   100
-#define JL_MAX_STAT_MS   3600000
 #define JL_DEF_CLIENTS   16
 #define JL_MAX_CLIENTS   1024
 #define JL_DEF_MODE      0660
@@ -87,15 +81,14 @@ struct jl_conn {
 
 struct jsonl {
 	struct rd_collector *c;
+	/* path (a file source), max_line, stat_interval; the tail */
+	struct rd_filesrc fs;
 	/* configuration */
-	char *path;      /* file source */
 	char *sock_path; /* socket source */
 	char *spool_dir;
 	uint64_t spool_max;
-	size_t max_line;
 	int max_clients;
 	mode_t sock_mode;
-	int stat_interval_ms;
 	char **mailboxes; /* lowercased; none: every mailbox */
 	size_t nmailboxes;
 	int socket_keys;  /* a socket-only key was set (refused with path) */
@@ -103,7 +96,6 @@ struct jsonl {
 
 	/* running */
 	struct event_base *base;
-	struct rd_tail *tail;
 	struct jp_event ev;
 	int paused; /* by the ledger */
 
@@ -126,19 +118,12 @@ struct jsonl {
 	struct rd_ratelimit rl;
 };
 
-/* Same contract as rd_collector_type.configure's err. */
-static int jl_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void jl_on_line(void *arg, const struct rd_filesrc_line *ln);
+static int jl_on_chunk(void *arg, const struct rd_cursor *cursor);
 
-static int jl_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+/* A file source, or the spool of a socket source: lines are parsed where
+ * they lie; a chunk's cursor also drives the spool's rotation. */
+static const struct rd_filesrc_ops jl_ops = {.line = jl_on_line, .chunk = jl_on_chunk};
 
 static int64_t jl_now_ms(void)
 {
@@ -156,11 +141,10 @@ static void *jl_create(struct rd_collector *c)
 	if (j == NULL)
 		return NULL;
 	j->c = c;
+	rd_filesrc_init(&j->fs, c, &jl_ops, j, RD_FILESRC_SAY_BYTES);
 	j->spool_max = JL_DEF_SPOOL_MAX;
-	j->max_line = JL_DEF_MAX_LINE;
 	j->max_clients = JL_DEF_CLIENTS;
 	j->sock_mode = JL_DEF_MODE;
-	j->stat_interval_ms = JL_DEF_STAT_MS;
 	j->spool_fd = -1;
 	return j;
 }
@@ -172,10 +156,10 @@ static int jl_set_str(char **dst, const char *key, const char *value, char *err,
 	char *p;
 
 	if (*value == '\0')
-		return jl_fail(err, errlen, "%s must not be empty", key);
+		return rd_filesrc_fail(err, errlen, "%s must not be empty", key);
 	p = strdup(value);
 	if (p == NULL)
-		return jl_fail(err, errlen, "out of memory");
+		return rd_filesrc_fail(err, errlen, "out of memory");
 	free(*dst);
 	*dst = p;
 	return 0;
@@ -186,8 +170,8 @@ static int jl_set_socket(struct jsonl *j, const char *value, char *err, size_t e
 	struct sockaddr_un sa;
 
 	if (strlen(value) >= sizeof(sa.sun_path))
-		return jl_fail(err, errlen, "socket: '%s' is longer than %zu bytes", value,
-		               sizeof(sa.sun_path) - 1);
+		return rd_filesrc_fail(err, errlen, "socket: '%s' is longer than %zu bytes", value,
+		                       sizeof(sa.sun_path) - 1);
 	return jl_set_str(&j->sock_path, "socket", value, err, errlen);
 }
 
@@ -199,33 +183,10 @@ static int jl_set_size(const char *key, const char *value, uint64_t min, uint64_
 	if (rd_parse_size(value, &v, err, errlen) != 0)
 		return -1;
 	if (v < min || v > max)
-		return jl_fail(err, errlen,
-		               "%s must be between %" PRIu64 " and %" PRIu64 " bytes, not '%s'",
-		               key, min, max, value);
+		return rd_filesrc_fail(
+		    err, errlen, "%s must be between %" PRIu64 " and %" PRIu64 " bytes, not '%s'",
+		    key, min, max, value);
 	*out = v;
-	return 0;
-}
-
-static int jl_set_max_line(struct jsonl *j, const char *value, char *err, size_t errlen)
-{
-	uint64_t v = 0;
-
-	if (jl_set_size("max_line", value, JL_MIN_MAX_LINE, JL_MAX_MAX_LINE, &v, err, errlen) != 0)
-		return -1;
-	j->max_line = (size_t)v;
-	return 0;
-}
-
-static int jl_set_stat_interval(struct jsonl *j, const char *value, char *err, size_t errlen)
-{
-	int64_t ms;
-
-	if (rd_parse_duration_ms(value, &ms, err, errlen) != 0)
-		return -1;
-	if (ms < JL_MIN_STAT_MS || ms > JL_MAX_STAT_MS)
-		return jl_fail(err, errlen, "stat_interval must be between 100ms and 1h, not '%s'",
-		               value);
-	j->stat_interval_ms = (int)ms;
 	return 0;
 }
 
@@ -246,13 +207,13 @@ static int jl_set_mode(struct jsonl *j, const char *value, char *err, size_t err
 	char *end;
 
 	if (*value == '\0' || strspn(value, "01234567") != strlen(value))
-		return jl_fail(err, errlen,
-		               "socket_mode must be an octal mode such as 0660, not '%s'", value);
+		return rd_filesrc_fail(
+		    err, errlen, "socket_mode must be an octal mode such as 0660, not '%s'", value);
 	errno = 0;
 	v = strtoul(value, &end, 8);
 	if (errno != 0 || v > 0777)
-		return jl_fail(err, errlen, "socket_mode must be between 0 and 0777, not '%s'",
-		               value);
+		return rd_filesrc_fail(err, errlen,
+		                       "socket_mode must be between 0 and 0777, not '%s'", value);
 	j->sock_mode = (mode_t)v;
 	return 0;
 }
@@ -264,50 +225,39 @@ static void jl_free_mailboxes(char **list, size_t n)
 	free(list);
 }
 
-static char *jl_trim_lower(char *s)
+static void jl_lower(char *s)
 {
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-		*--end = '\0';
-	for (char *p = s; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return s;
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
 }
 
 /* "contact@example.gouv.fr, Titres@example.gouv.fr". The previous list
  * stays in force on error. */
 static int jl_set_mailboxes(struct jsonl *j, const char *value, char *err, size_t errlen)
 {
-	char *buf = strdup(value), *save = NULL, *tok;
+	char *buf = strdup(value), *cur = buf, *mb;
 	char **list = calloc(strlen(value) / 2 + 1, sizeof(*list)); /* >= the entries */
 	size_t n = 0;
 
 	if (buf == NULL || list == NULL) {
 		free(buf);
 		free(list);
-		return jl_fail(err, errlen, "out of memory");
+		return rd_filesrc_fail(err, errlen, "out of memory");
 	}
-	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		const char *mb = jl_trim_lower(tok);
-
-		if (*mb == '\0')
-			continue;
+	while ((mb = rd_filesrc_next_item(&cur)) != NULL) {
+		jl_lower(mb);
 		list[n] = strdup(mb);
 		if (list[n++] == NULL) {
 			free(buf);
 			jl_free_mailboxes(list, n);
-			return jl_fail(err, errlen, "out of memory");
+			return rd_filesrc_fail(err, errlen, "out of memory");
 		}
 	}
 	free(buf);
 	if (n == 0) {
 		free(list);
-		return jl_fail(err, errlen, "mailboxes must list at least one address");
+		return rd_filesrc_fail(err, errlen, "mailboxes must list at least one address");
 	}
 	jl_free_mailboxes(j->mailboxes, j->nmailboxes);
 	j->mailboxes = list;
@@ -333,21 +283,18 @@ static int jl_socket_key(struct jsonl *j, const char *key, const char *value, ch
 static int jl_configure(void *priv, const char *key, const char *value, char *err, size_t errlen)
 {
 	struct jsonl *j = priv;
+	int rc = rd_filesrc_configure(&j->fs, key, value, err, errlen);
 
-	if (strcmp(key, "path") == 0)
-		return jl_set_str(&j->path, key, value, err, errlen);
+	if (rc != 1)
+		return rc;
 	if (strcmp(key, "socket") == 0)
 		return jl_set_socket(j, value, err, errlen);
 	if (strcmp(key, "spool") == 0 || strcmp(key, "spool_max") == 0 ||
 	    strcmp(key, "max_clients") == 0 || strcmp(key, "socket_mode") == 0)
 		return jl_socket_key(j, key, value, err, errlen);
-	if (strcmp(key, "max_line") == 0)
-		return jl_set_max_line(j, value, err, errlen);
 	if (strcmp(key, "mailboxes") == 0)
 		return jl_set_mailboxes(j, value, err, errlen);
-	if (strcmp(key, "stat_interval") == 0)
-		return jl_set_stat_interval(j, value, err, errlen);
-	return jl_fail(err, errlen, "unknown key '%s' for a jsonl collector", key);
+	return rd_filesrc_fail(err, errlen, "unknown key '%s' for a jsonl collector", key);
 }
 
 /* The spool file is named after the collector; characters that could make
@@ -380,16 +327,18 @@ static int jl_check(void *priv, char *err, size_t errlen)
 {
 	struct jsonl *j = priv;
 
-	if (j->path == NULL && j->sock_path == NULL)
-		return jl_fail(err, errlen, "a jsonl collector needs a path or a socket");
-	if (j->path != NULL && j->sock_path != NULL)
-		return jl_fail(err, errlen, "a jsonl collector reads a path or a socket, not both");
-	if (j->path != NULL && j->socket_keys)
-		return jl_fail(err, errlen,
-		               "spool, spool_max, max_clients and socket_mode apply to a socket "
-		               "source only");
+	if (j->fs.path == NULL && j->sock_path == NULL)
+		return rd_filesrc_fail(err, errlen, "a jsonl collector needs a path or a socket");
+	if (j->fs.path != NULL && j->sock_path != NULL)
+		return rd_filesrc_fail(err, errlen,
+		                       "a jsonl collector reads a path or a socket, not both");
+	if (j->fs.path != NULL && j->socket_keys)
+		return rd_filesrc_fail(
+		    err, errlen,
+		    "spool, spool_max, max_clients and socket_mode apply to a socket "
+		    "source only");
 	if (j->sock_path != NULL && jl_make_spool_path(j) != 0)
-		return jl_fail(err, errlen, "out of memory");
+		return rd_filesrc_fail(err, errlen, "out of memory");
 	return 0;
 }
 
@@ -408,21 +357,17 @@ static int jl_owns(void *priv, const char *mailbox)
 
 /* --- lines from the tail ------------------------------------------------------ */
 
-static void jl_on_line(void *arg, const char *line, size_t len, uint64_t offset, int too_long)
+static void jl_on_line(void *arg, const struct rd_filesrc_line *ln)
 {
 	struct jsonl *j = arg;
 	char why[JP_WHY_LEN];
 	int rc;
 
-	if (too_long || len > j->max_line) {
-		rd_collector_rejected(j->c, offset, "line longer than max_line", line, len);
-		return;
-	}
-	rc = jp_parse(line, len, &j->ev, why, sizeof(why));
+	rc = jp_parse(ln->text, ln->len, &j->ev, why, sizeof(why));
 	if (rc == JP_REJECT) {
-		rd_collector_rejected(j->c, offset, why, line, len);
+		rd_collector_rejected(j->c, ln->offset, why, ln->text, ln->len);
 	} else if (rc == JP_UNKNOWN) {
-		rd_collector_unknown(j->c, offset, why, line, len);
+		rd_collector_unknown(j->c, ln->offset, why, ln->text, ln->len);
 	} else {
 		rd_collector_accepted(j->c);
 		if (j->ev.kind == JP_CALL)
@@ -450,23 +395,6 @@ static int jl_on_chunk(void *arg, const struct rd_cursor *cursor)
 	}
 	jl_spool_maybe_rotate(j);
 	return rc;
-}
-
-static void jl_on_end(void *arg)
-{
-	struct jsonl *j = arg;
-
-	rd_collector_done(j->c);
-}
-
-/* As in queuelog: rd_tail words the notices that may mean lost data with
- * "lost", and failures with "cannot". */
-static void jl_on_notice(void *arg, const char *what)
-{
-	struct jsonl *j = arg;
-	int warn = strstr(what, "lost") != NULL || strncmp(what, "cannot", 6) == 0;
-
-	rd_collector_log(j->c, warn ? RD_LOG_WARN : RD_LOG_INFO, "%s", what);
 }
 
 /* --- the spool -------------------------------------------------------------- */
@@ -823,7 +751,7 @@ static void jl_conn_free(struct jl_conn *k)
 static void jl_conn_reject_long(struct jl_conn *k, struct evbuffer *in, size_t len, int complete)
 {
 	struct jsonl *j = k->j;
-	size_t n = len < j->max_line ? len : j->max_line;
+	size_t n = len < j->fs.max_line ? len : j->fs.max_line;
 	const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
 	char why[96];
 
@@ -852,7 +780,7 @@ static size_t jl_good_prefix(struct jl_conn *k, struct evbuffer *in)
 		if (evbuffer_ptr_set(in, &from, start, EVBUFFER_PTR_SET) != 0)
 			break;
 		nl = evbuffer_search(in, "\n", 1, &from);
-		if (nl.pos < 0 || (size_t)nl.pos - good > k->j->max_line)
+		if (nl.pos < 0 || (size_t)nl.pos - good > k->j->fs.max_line)
 			break;
 		good = (size_t)nl.pos + 1;
 	}
@@ -873,7 +801,7 @@ static int jl_conn_head(struct jl_conn *k, struct evbuffer *in)
 			return 1;
 		}
 	}
-	if (len > k->j->max_line) {
+	if (len > k->j->fs.max_line) {
 		jl_conn_reject_long(k, in, len, 0);
 		return 1;
 	}
@@ -1197,26 +1125,6 @@ static void jl_sock_close(struct jsonl *j)
 
 /* --- lifecycle ------------------------------------------------------------------ */
 
-static int jl_start_tail(struct jsonl *j, const struct rd_cursor *resume, int once)
-{
-	static const struct rd_tail_callbacks cb = {jl_on_line, jl_on_chunk, jl_on_end,
-	                                            jl_on_notice};
-	struct rd_tail_options opt = {
-	    .max_line = j->max_line, .stat_interval_ms = j->stat_interval_ms, .once = once};
-	const char *what = j->path != NULL ? j->path : j->spool_path;
-
-	j->tail = rd_tail_new(j->base, what, &opt, &cb, j);
-	if (j->tail == NULL) {
-		rd_collector_log(j->c, RD_LOG_ERR, "cannot follow %s", what);
-		return -1;
-	}
-	if (rd_tail_start(j->tail, resume) != 0) {
-		rd_collector_log(j->c, RD_LOG_ERR, "cannot start following %s", what);
-		return -1;
-	}
-	return 0;
-}
-
 static void jl_stop(void *priv);
 
 /* In once mode a socket source only drains what its spool holds: there is
@@ -1225,8 +1133,9 @@ static int jl_start(void *priv, struct event_base *base, const struct rd_cursor 
 {
 	struct jsonl *j = priv;
 	int push = j->sock_path != NULL && !once;
+	const char *path = j->fs.path != NULL ? j->fs.path : j->spool_path;
 
-	if (j->tail != NULL || j->base != NULL || (j->path == NULL && j->spool_path == NULL))
+	if (rd_filesrc_running(&j->fs) || j->base != NULL || path == NULL)
 		return -1;
 	j->base = base;
 	if (push) {
@@ -1237,7 +1146,8 @@ static int jl_start(void *priv, struct event_base *base, const struct rd_cursor 
 			return -1;
 		}
 	}
-	if (jl_start_tail(j, resume, once) != 0 || (push && jl_sock_listen(j) != 0)) {
+	if (rd_filesrc_start(&j->fs, base, path, resume, once) != 0 ||
+	    (push && jl_sock_listen(j) != 0)) {
 		jl_stop(j);
 		return -1;
 	}
@@ -1250,7 +1160,7 @@ static void jl_pause(void *priv)
 	struct jsonl *j = priv;
 
 	j->paused = 1;
-	rd_tail_pause(j->tail);
+	rd_filesrc_pause(&j->fs);
 	jl_update_reading(j);
 }
 
@@ -1259,14 +1169,14 @@ static void jl_resume(void *priv)
 	struct jsonl *j = priv;
 
 	j->paused = 0;
-	rd_tail_resume(j->tail);
+	rd_filesrc_resume(&j->fs);
 	jl_spool_maybe_rotate(j); /* deferred while paused */
 	jl_update_reading(j);
 }
 
 /* Complete lines are all in the spool already; a client's unfinished line
- * is dropped with its connection (the client sees it closed). rd_tail_free
- * is safe from inside a tail callback. */
+ * is dropped with its connection (the client sees it closed). Stopping the
+ * file source is safe from inside its callbacks. */
 static void jl_stop(void *priv)
 {
 	struct jsonl *j = priv;
@@ -1278,8 +1188,7 @@ static void jl_stop(void *priv)
 		event_free(j->retry_ev);
 	j->retry_ev = NULL;
 	jl_spool_close(j);
-	rd_tail_free(j->tail);
-	j->tail = NULL;
+	rd_filesrc_stop(&j->fs);
 	j->base = NULL;
 	j->reading = j->accepting = 0;
 }
@@ -1293,7 +1202,7 @@ static void jl_destroy(void *priv)
 	jl_stop(j);
 	jp_event_release(&j->ev);
 	jl_free_mailboxes(j->mailboxes, j->nmailboxes);
-	free(j->path);
+	rd_filesrc_release(&j->fs);
 	free(j->sock_path);
 	free(j->spool_dir);
 	free(j->spool_path);
@@ -1306,8 +1215,8 @@ static const char *jl_source(void *priv)
 {
 	const struct jsonl *j = priv;
 
-	if (j->path != NULL)
-		return j->path;
+	if (j->fs.path != NULL)
+		return j->fs.path;
 	if (j->spool_path != NULL)
 		return j->spool_path;
 	return j->sock_path != NULL ? j->sock_path : "jsonl";

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tz.h"
+
 /* Field flags for jp_str(). */
 #define JP_REQ        0x1 /* missing, null or "" is an error */
 #define JP_KEEP_EMPTY 0x2 /* "" is a value (the null sender), not an absence */
@@ -121,27 +123,6 @@ static int jp_wrong_type(struct jp_ctx *x, const char *field, const json_t *v, c
 
 /* --- time ------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t jp_days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int jp_month_days(int y, int m)
-{
-	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /* Exactly n decimal digits. */
 static int jp_digits(const char **p, int n, int *out)
 {
@@ -209,9 +190,10 @@ int jp_parse_time(const char *s, int64_t *ts)
 	if (jp_zone(&p, &east) != 0 || *p != '\0')
 		return -1;
 	/* 60: a leap second, as RFC 3339 allows */
-	if (mo < 1 || mo > 12 || d < 1 || d > jp_month_days(y, mo) || h > 23 || mi > 59 || sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > rd_tz_month_days(y, mo) || h > 23 || mi > 59 ||
+	    sec > 60)
 		return -1;
-	*ts = jp_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - east;
+	*ts = rd_tz_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - east;
 	return 0;
 }
 

@@ -19,29 +19,21 @@
  * Restart safety: the cursor handed to the core is the first line of the
  * oldest life still open in the file being read, so that after a crash its
  * lines are read again (the core ignores events it already has). */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "collector.h"
 #include "config.h"
+#include "filesrc.h"
 #include "log.h"
 #include "maillog_parse.h"
 #include "tail.h"
+#include "tz.h"
+#include "utf8.h"
 
-#define ML_DEF_MAX_LINE  ((uint64_t)1 << 20)
-#define ML_MIN_MAX_LINE  ((uint64_t)1 << 10)
-#define ML_MAX_MAX_LINE  ((uint64_t)64 << 20)
-#define ML_DEF_STAT_MS   5000
-#define ML_MIN_STAT_MS   100
-#define ML_MAX_STAT_MS   3600000
 #define ML_DEF_MAX_OPEN  ((uint64_t)64 << 20)
 #define ML_MIN_MAX_OPEN  ((uint64_t)1 << 16)
 #define ML_DEF_MAX_AGE_S 86400
@@ -59,8 +51,6 @@
 #define ML_LIFE_RCPTS    8
 #define ML_QID_MAX       24
 #define ML_NAME_MAX      128
-#define ML_ZONE_MAX      (1 << 20)
-#define ML_ZONEINFO      "/usr/share/zoneinfo/"
 
 /* What was done for one mailbox in one life. */
 enum { ML_R_RECEIVED = 1, ML_R_REJECTED = 2, ML_R_DEFERRED = 4 };
@@ -117,9 +107,7 @@ struct ml_user {
 
 struct maillog {
 	struct rd_collector *c;
-	char *path;
-	size_t max_line;
-	int stat_interval_ms;
+	struct rd_filesrc fs; /* path, max_line, stat_interval; the tail */
 	uint64_t max_open;
 	int64_t max_age_s;
 	char *box[ML_MAX_BOXES];
@@ -130,10 +118,8 @@ struct maillog {
 	size_t nuser;
 	char *folder[ML_MAX_FOLDERS];
 	size_t nfolder;
-	struct ml_tz *tz; /* NULL: UTC */
+	struct rd_tz *tz; /* NULL: UTC */
 	int tz_set;
-	struct rd_tail *tail;
-	char *scratch; /* max_line + 1: the parser writes into the line */
 
 	struct ml_life *qtab[ML_BUCKETS], *mtab[ML_BUCKETS];
 	struct ml_life *oldest, *newest;
@@ -149,19 +135,14 @@ struct maillog {
 	uint64_t forgotten; /* lives dropped since the last report */
 };
 
-/* Same contract as rd_collector_type.configure's err. */
-static int ml_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void ml_on_line(void *arg, const struct rd_filesrc_line *in);
+static void ml_track_offset(void *arg, uint64_t offset);
+static int ml_on_chunk(void *arg, const struct rd_cursor *cursor);
 
-static int ml_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+/* The parser splits lines in place: they come with a copy. Every offset
+ * is tracked (file generations), and the resume point is held back. */
+static const struct rd_filesrc_ops ml_ops = {
+    .line = ml_on_line, .seen = ml_track_offset, .chunk = ml_on_chunk, .copy = 1};
 
 static void *ml_create(struct rd_collector *c)
 {
@@ -170,26 +151,13 @@ static void *ml_create(struct rd_collector *c)
 	if (q == NULL)
 		return NULL;
 	q->c = c;
-	q->max_line = ML_DEF_MAX_LINE;
-	q->stat_interval_ms = ML_DEF_STAT_MS;
+	rd_filesrc_init(&q->fs, c, &ml_ops, q, RD_FILESRC_SAY_RANGE);
 	q->max_open = ML_DEF_MAX_OPEN;
 	q->max_age_s = ML_DEF_MAX_AGE_S;
 	return q;
 }
 
 /* --- strings ------------------------------------------------------------- */
-
-static char *ml_trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-		*--end = '\0';
-	return s;
-}
 
 static void ml_lower(char *s)
 {
@@ -240,8 +208,8 @@ static int ml_check_addr(const char *a, char *err, size_t errlen)
 
 	if (at == NULL || at == a || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
 	    strpbrk(a, " \t<>,=") != NULL || strlen(a) >= ML_ADDR_MAX ||
-	    !ml_utf8_valid(a, strlen(a)))
-		return ml_fail(err, errlen, "'%s' is not a mail address", a);
+	    !rd_utf8_valid(a, strlen(a), NULL))
+		return rd_filesrc_fail(err, errlen, "'%s' is not a mail address", a);
 	return 0;
 }
 
@@ -254,32 +222,27 @@ static void ml_free_strings(char **v, size_t n)
 /* "contact@example.org, titres@example.org". The old list stays on error. */
 static int ml_set_boxes(struct maillog *q, const char *value, char *err, size_t errlen)
 {
-	char *buf = strdup(value), *save = NULL, *tok, *v[ML_MAX_BOXES];
+	char *buf = strdup(value), *cur = buf, *a, *v[ML_MAX_BOXES];
 	size_t n = 0;
 	int rc = 0;
 
 	if (buf == NULL)
-		return ml_fail(err, errlen, "out of memory");
-	for (tok = strtok_r(buf, ",", &save); tok != NULL && rc == 0;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *a = ml_trim(tok);
-
-		if (*a == '\0')
-			continue;
+		return rd_filesrc_fail(err, errlen, "out of memory");
+	while (rc == 0 && (a = rd_filesrc_next_item(&cur)) != NULL) {
 		ml_lower(a);
 		if (ml_check_addr(a, err, errlen) != 0)
 			rc = -1;
 		else if (n == ML_MAX_BOXES)
-			rc = ml_fail(err, errlen, "mailboxes: more than %d", ML_MAX_BOXES);
+			rc = rd_filesrc_fail(err, errlen, "mailboxes: more than %d", ML_MAX_BOXES);
 		for (size_t i = 0; rc == 0 && i < n; i++)
 			if (strcmp(v[i], a) == 0)
-				rc = ml_fail(err, errlen, "mailboxes: '%s' given twice", a);
+				rc = rd_filesrc_fail(err, errlen, "mailboxes: '%s' given twice", a);
 		if (rc == 0 && (v[n++] = strdup(a)) == NULL)
-			rc = ml_fail(err, errlen, "out of memory");
+			rc = rd_filesrc_fail(err, errlen, "out of memory");
 	}
 	free(buf);
 	if (rc == 0 && n == 0)
-		rc = ml_fail(err, errlen, "mailboxes: no address");
+		rc = rd_filesrc_fail(err, errlen, "mailboxes: no address");
 	if (rc != 0) {
 		ml_free_strings(v, n);
 		return -1;
@@ -324,40 +287,39 @@ static int ml_users_pair(struct ml_user **v, size_t *n, char *pair, char *err, s
 	int users = 0;
 
 	if (eq == NULL)
-		return ml_fail(err, errlen, "users: '%s' is not address=user", ml_trim(pair));
+		return rd_filesrc_fail(err, errlen, "users: '%s' is not address=user",
+		                       rd_filesrc_trim(pair));
 	*eq = '\0';
-	addr = ml_trim(pair);
+	addr = rd_filesrc_trim(pair);
 	ml_lower(addr);
 	if (ml_check_addr(addr, err, errlen) != 0)
 		return -1;
 	if (ml_user_add(v, n, addr, 0xFFFF, 0) != 0)
-		return ml_fail(err, errlen, "users: too many or out of memory");
+		return rd_filesrc_fail(err, errlen, "users: too many or out of memory");
 	for (u = strtok_r(eq + 1, " \t", &save); u != NULL; u = strtok_r(NULL, " \t", &save)) {
 		ml_lower(u);
-		if (strlen(u) >= ML_NAME_MAX || !ml_utf8_valid(u, strlen(u)))
-			return ml_fail(err, errlen, "users: '%s' is not a user name", u);
+		if (strlen(u) >= ML_NAME_MAX || !rd_utf8_valid(u, strlen(u), NULL))
+			return rd_filesrc_fail(err, errlen, "users: '%s' is not a user name", u);
 		if (ml_user_add(v, n, u, 0, 0) != 0)
-			return ml_fail(err, errlen, "users: too many or out of memory");
+			return rd_filesrc_fail(err, errlen, "users: too many or out of memory");
 		users++;
 	}
 	if (users == 0)
-		return ml_fail(err, errlen, "users: no user for '%s'", addr);
+		return rd_filesrc_fail(err, errlen, "users: no user for '%s'", addr);
 	return 0;
 }
 
 static int ml_set_users(struct maillog *q, const char *value, char *err, size_t errlen)
 {
-	char *buf = strdup(value), *save = NULL, *tok;
+	char *buf = strdup(value), *cur = buf, *pair;
 	struct ml_user *v = NULL;
 	size_t n = 0;
 	int rc = 0;
 
 	if (buf == NULL)
-		return ml_fail(err, errlen, "out of memory");
-	for (tok = strtok_r(buf, ",", &save); tok != NULL && rc == 0;
-	     tok = strtok_r(NULL, ",", &save))
-		if (*ml_trim(tok) != '\0')
-			rc = ml_users_pair(&v, &n, tok, err, errlen);
+		return rd_filesrc_fail(err, errlen, "out of memory");
+	while (rc == 0 && (pair = rd_filesrc_next_item(&cur)) != NULL)
+		rc = ml_users_pair(&v, &n, pair, err, errlen);
 	free(buf);
 	if (rc != 0) {
 		ml_free_users(v, n);
@@ -372,23 +334,19 @@ static int ml_set_users(struct maillog *q, const char *value, char *err, size_t 
 /* "Trash, Archives/Closed": IMAP names as the log shows them. */
 static int ml_set_folders(struct maillog *q, const char *value, char *err, size_t errlen)
 {
-	char *buf = strdup(value), *save = NULL, *tok, *v[ML_MAX_FOLDERS];
+	char *buf = strdup(value), *cur = buf, *f, *v[ML_MAX_FOLDERS];
 	size_t n = 0;
 	int rc = 0;
 
 	if (buf == NULL)
-		return ml_fail(err, errlen, "out of memory");
-	for (tok = strtok_r(buf, ",", &save); tok != NULL && rc == 0;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *f = ml_trim(tok);
-
-		if (*f == '\0')
-			continue;
-		if (n == ML_MAX_FOLDERS || strlen(f) >= ML_NAME_MAX || !ml_utf8_valid(f, strlen(f)))
-			rc = ml_fail(err, errlen,
-			             "closed_folders: '%s' refused (too long or too many)", f);
+		return rd_filesrc_fail(err, errlen, "out of memory");
+	while (rc == 0 && (f = rd_filesrc_next_item(&cur)) != NULL) {
+		if (n == ML_MAX_FOLDERS || strlen(f) >= ML_NAME_MAX ||
+		    !rd_utf8_valid(f, strlen(f), NULL))
+			rc = rd_filesrc_fail(
+			    err, errlen, "closed_folders: '%s' refused (too long or too many)", f);
 		else if ((v[n++] = strdup(f)) == NULL)
-			rc = ml_fail(err, errlen, "out of memory");
+			rc = rd_filesrc_fail(err, errlen, "out of memory");
 	}
 	free(buf);
 	if (rc != 0) {
@@ -401,54 +359,20 @@ static int ml_set_folders(struct maillog *q, const char *value, char *err, size_
 	return 0;
 }
 
-/* Read and compile a zone file (small; read once, at configuration). */
-static struct ml_tz *ml_load_zone(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	struct ml_tz *tz = NULL;
-	const char *why = NULL;
-	struct stat st;
-	char *buf = NULL;
-	ssize_t n = 0;
-
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > ML_ZONE_MAX || (buf = malloc((size_t)st.st_size)) == NULL) {
-		why = fd < 0 ? strerror(errno) : "not a zone file";
-	} else {
-		do
-			n = read(fd, buf, (size_t)st.st_size);
-		while (n < 0 && errno == EINTR);
-		if (n != st.st_size)
-			why = n < 0 ? strerror(errno) : "short read";
-		else if ((tz = ml_tz_parse(buf, (size_t)n, &why)) != NULL)
-			why = NULL;
-	}
-	if (why != NULL)
-		ml_fail(err, errlen, "cannot use time zone file %s: %s", path, why);
-	free(buf);
-	if (fd >= 0 && close(fd) != 0 && tz != NULL) {
-		ml_tz_free(tz);
-		ml_fail(err, errlen, "cannot close %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	return tz;
-}
-
-/* An IANA zone name, e.g. Europe/Paris. */
+/* An IANA zone name, e.g. Europe/Paris ("" would be the system's zone,
+ * which is what leaving the key out means). */
 static int ml_set_timezone(struct maillog *q, const char *value, char *err, size_t errlen)
 {
-	char path[512];
-	struct ml_tz *tz;
+	char why[256];
+	struct rd_tz *tz;
 
-	if (*value == '\0' || value[0] == '/' || strstr(value, "..") != NULL ||
-	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
-	        strlen(value) ||
-	    (size_t)snprintf(path, sizeof(path), "%s%s", ML_ZONEINFO, value) >= sizeof(path))
-		return ml_fail(err, errlen, "timezone: '%s' is not a time zone name", value);
-	tz = ml_load_zone(path, err, errlen);
+	if (*value == '\0')
+		return rd_filesrc_fail(err, errlen,
+		                       "timezone: '' is not a time zone name (e.g. Europe/Paris)");
+	tz = rd_tz_load(value, why, sizeof(why));
 	if (tz == NULL)
-		return -1;
-	ml_tz_free(q->tz);
+		return rd_filesrc_fail(err, errlen, "timezone: %s", why);
+	rd_tz_free(q->tz);
 	q->tz = tz;
 	q->tz_set = 1;
 	return 0;
@@ -462,7 +386,7 @@ static int ml_set_size(const char *key, const char *value, uint64_t min, uint64_
 	if (rd_parse_size(value, &v, err, errlen) != 0)
 		return -1;
 	if (v < min || v > max)
-		return ml_fail(err, errlen, "%s out of range: '%s'", key, value);
+		return rd_filesrc_fail(err, errlen, "%s out of range: '%s'", key, value);
 	*out = v;
 	return 0;
 }
@@ -475,34 +399,19 @@ static int ml_set_duration(const char *key, const char *value, int64_t min, int6
 	if (rd_parse_duration_ms(value, &ms, err, errlen) != 0)
 		return -1;
 	if (ms < min || ms > max)
-		return ml_fail(err, errlen, "%s out of range: '%s'", key, value);
+		return rd_filesrc_fail(err, errlen, "%s out of range: '%s'", key, value);
 	*out = ms;
-	return 0;
-}
-
-static int ml_set_path(struct maillog *q, const char *value, char *err, size_t errlen)
-{
-	char *p;
-
-	if (*value == '\0')
-		return ml_fail(err, errlen, "path must not be empty");
-	p = strdup(value);
-	if (p == NULL)
-		return ml_fail(err, errlen, "out of memory");
-	free(q->path);
-	q->path = p;
 	return 0;
 }
 
 static int ml_configure(void *priv, const char *key, const char *value, char *err, size_t errlen)
 {
 	struct maillog *q = priv;
-	uint64_t size = 0;
 	int64_t ms = 0;
-	int rc;
+	int rc = rd_filesrc_configure(&q->fs, key, value, err, errlen);
 
-	if (strcmp(key, "path") == 0)
-		return ml_set_path(q, value, err, errlen);
+	if (rc != 1)
+		return rc;
 	if (strcmp(key, "mailboxes") == 0)
 		return ml_set_boxes(q, value, err, errlen);
 	if (strcmp(key, "users") == 0)
@@ -511,28 +420,16 @@ static int ml_configure(void *priv, const char *key, const char *value, char *er
 		return ml_set_folders(q, value, err, errlen);
 	if (strcmp(key, "timezone") == 0)
 		return ml_set_timezone(q, value, err, errlen);
-	if (strcmp(key, "max_line") == 0) {
-		rc = ml_set_size(key, value, ML_MIN_MAX_LINE, ML_MAX_MAX_LINE, &size, err, errlen);
-		if (rc == 0)
-			q->max_line = (size_t)size;
-		return rc;
-	}
 	if (strcmp(key, "max_open") == 0)
 		return ml_set_size(key, value, ML_MIN_MAX_OPEN, UINT64_C(1) << 40, &q->max_open,
 		                   err, errlen);
-	if (strcmp(key, "stat_interval") == 0) {
-		rc = ml_set_duration(key, value, ML_MIN_STAT_MS, ML_MAX_STAT_MS, &ms, err, errlen);
-		if (rc == 0)
-			q->stat_interval_ms = (int)ms;
-		return rc;
-	}
 	if (strcmp(key, "max_open_age") == 0) {
 		rc = ml_set_duration(key, value, ML_MIN_AGE_MS, ML_MAX_AGE_MS, &ms, err, errlen);
 		if (rc == 0)
 			q->max_age_s = ms / 1000;
 		return rc;
 	}
-	return ml_fail(err, errlen, "unknown key '%s' for a maillog collector", key);
+	return rd_filesrc_fail(err, errlen, "unknown key '%s' for a maillog collector", key);
 }
 
 static int ml_box_index(const struct maillog *q, const char *addr)
@@ -577,52 +474,42 @@ static int ml_resolve_users(struct maillog *q, char *err, size_t errlen)
 	q->user = NULL;
 	q->nuser = 0;
 	if (ml_own_users(q) != 0)
-		return ml_fail(err, errlen, "out of memory");
+		return rd_filesrc_fail(err, errlen, "out of memory");
 	for (size_t i = 0; i < q->npending; i++) {
 		const struct ml_user *p = &q->pending[i];
 
 		if (p->box == 0xFFFF) {
 			box = ml_box_index(q, p->name);
 			if (box < 0)
-				return ml_fail(err, errlen,
-				               "users: '%s' is not one of the mailboxes", p->name);
+				return rd_filesrc_fail(err, errlen,
+				                       "users: '%s' is not one of the mailboxes",
+				                       p->name);
 		} else if (ml_user_add(&q->user, &q->nuser, p->name, (uint16_t)box, 0) != 0) {
-			return ml_fail(err, errlen, "users: too many or out of memory");
+			return rd_filesrc_fail(err, errlen, "users: too many or out of memory");
 		}
 	}
 	return 0;
 }
 
-/* The system's zone: $TZ if it names one ("Europe/Paris", ":/path"), else
- * /etc/localtime, else UTC. */
+/* The system's zone, or UTC with a warning. */
 static void ml_default_zone(struct maillog *q)
 {
-	const char *tz = getenv("TZ");
-	char path[512], err[256];
-	int n;
+	char why[256];
 
-	if (tz != NULL && *tz == ':')
-		tz++;
-	if (tz != NULL && *tz != '\0' && strstr(tz, "..") == NULL) {
-		n = snprintf(path, sizeof(path), "%s%s", *tz == '/' ? "" : ML_ZONEINFO, tz);
-		if (n > 0 && (size_t)n < sizeof(path) &&
-		    (q->tz = ml_load_zone(path, err, sizeof(err))) != NULL)
-			return;
-	}
-	q->tz = ml_load_zone("/etc/localtime", err, sizeof(err));
+	q->tz = rd_tz_load(NULL, why, sizeof(why));
 	if (q->tz == NULL)
 		rd_collector_log(q->c, RD_LOG_WARN,
-		                 "no system time zone (%s): year-less stamps are read as UTC", err);
+		                 "no system time zone (%s): year-less stamps are read as UTC", why);
 }
 
 static int ml_check(void *priv, char *err, size_t errlen)
 {
 	struct maillog *q = priv;
 
-	if (q->path == NULL)
-		return ml_fail(err, errlen, "a maillog collector needs a path");
+	if (q->fs.path == NULL)
+		return rd_filesrc_fail(err, errlen, "a maillog collector needs a path");
 	if (q->nbox == 0)
-		return ml_fail(err, errlen, "a maillog collector needs mailboxes");
+		return rd_filesrc_fail(err, errlen, "a maillog collector needs mailboxes");
 	if (ml_resolve_users(q, err, errlen) != 0)
 		return -1;
 	if (!q->tz_set && q->tz == NULL)
@@ -1402,15 +1289,17 @@ static void ml_dovecot(struct maillog *q, const struct ml_rec *r, int64_t ts)
 
 /* Offsets go back only when another file (rotation) or the same file
  * truncated is being read: lives opened before cannot be resumed there. */
-static void ml_track_offset(struct maillog *q, uint64_t offset)
+static void ml_track_offset(void *arg, uint64_t offset)
 {
+	struct maillog *q = arg;
+
 	if (q->have_off && offset <= q->last_off)
 		q->gen++;
 	q->have_off = 1;
 	q->last_off = offset;
 }
 
-static void ml_on_line(void *arg, const char *line, size_t len, uint64_t offset, int too_long)
+static void ml_on_line(void *arg, const struct rd_filesrc_line *in)
 {
 	struct maillog *q = arg;
 	struct ml_clock clk = {.now = (int64_t)time(NULL), .prev = q->prev_ts, .tz = q->tz};
@@ -1419,14 +1308,8 @@ static void ml_on_line(void *arg, const char *line, size_t len, uint64_t offset,
 	const char *why = "malformed line";
 	int rc = 0;
 
-	ml_track_offset(q, offset);
-	if (too_long || len > q->max_line) {
-		rd_collector_rejected(q->c, offset, "line longer than max_line", line, len);
-		return;
-	}
-	memcpy(q->scratch, line, len);
-	if (ml_parse_line(q->scratch, len, &clk, &ln, &why) != 0) {
-		rd_collector_rejected(q->c, offset, why, line, len);
+	if (ml_parse_line(in->copy, in->len, &clk, &ln, &why) != 0) {
+		rd_collector_rejected(q->c, in->offset, why, in->text, in->len);
 		return;
 	}
 	q->prev_ts = ln.ts;
@@ -1437,12 +1320,12 @@ static void ml_on_line(void *arg, const char *line, size_t len, uint64_t offset,
 	else if (ln.dovecot_file || strncmp(ln.program, "dovecot", 7) == 0)
 		rc = ml_parse_dovecot(ln.msg, &r, &why);
 	if (rc < 0) {
-		rd_collector_rejected(q->c, offset, why, line, len);
+		rd_collector_rejected(q->c, in->offset, why, in->text, in->len);
 		return;
 	}
 	rd_collector_accepted(q->c);
 	if (rc == 1 && ln.instance_len > 0)
-		ml_postfix(q, &r, &(struct ml_at){ln.ts, offset, ln.pid, ln.service});
+		ml_postfix(q, &r, &(struct ml_at){ln.ts, in->offset, ln.pid, ln.service});
 	else if (rc == 1)
 		ml_dovecot(q, &r, ln.ts);
 }
@@ -1499,23 +1382,6 @@ static int ml_on_chunk(void *arg, const struct rd_cursor *cursor)
 	return rd_collector_checkpoint(q->c, &safe);
 }
 
-static void ml_on_end(void *arg)
-{
-	struct maillog *q = arg;
-
-	rd_collector_done(q->c);
-}
-
-/* rd_tail's notices carry no level: those that report possible data loss
- * or a failure are worded with "lost" or start with "cannot". */
-static void ml_on_notice(void *arg, const char *what)
-{
-	struct maillog *q = arg;
-	int warn = strstr(what, "lost") != NULL || strncmp(what, "cannot", 6) == 0;
-
-	rd_collector_log(q->c, warn ? RD_LOG_WARN : RD_LOG_INFO, "%s", what);
-}
-
 /* --- lifecycle -------------------------------------------------------------- */
 
 static void ml_forget_all(struct maillog *q)
@@ -1535,57 +1401,33 @@ static void ml_forget_all(struct maillog *q)
 
 static int ml_start(void *priv, struct event_base *base, const struct rd_cursor *resume, int once)
 {
-	static const struct rd_tail_callbacks cb = {ml_on_line, ml_on_chunk, ml_on_end,
-	                                            ml_on_notice};
 	struct maillog *q = priv;
-	struct rd_tail_options opt = {
-	    .max_line = q->max_line, .stat_interval_ms = q->stat_interval_ms, .once = once};
 
-	if (q->tail != NULL || q->path == NULL)
+	if (rd_filesrc_running(&q->fs) || q->fs.path == NULL)
 		return -1;
 	ml_forget_all(q);
-	free(q->scratch);
-	q->scratch = malloc(q->max_line + 1);
-	if (q->scratch == NULL) {
-		rd_collector_log(q->c, RD_LOG_ERR, "out of memory");
-		return -1;
-	}
-	q->tail = rd_tail_new(base, q->path, &opt, &cb, q);
-	if (q->tail == NULL) {
-		rd_collector_log(q->c, RD_LOG_ERR, "cannot follow %s", q->path);
-		return -1;
-	}
-	if (rd_tail_start(q->tail, resume) != 0) {
-		rd_collector_log(q->c, RD_LOG_ERR, "cannot start following %s", q->path);
-		rd_tail_free(q->tail);
-		q->tail = NULL;
-		return -1;
-	}
-	return 0;
+	return rd_filesrc_start(&q->fs, base, q->fs.path, resume, once);
 }
 
 static void ml_pause(void *priv)
 {
 	struct maillog *q = priv;
 
-	rd_tail_pause(q->tail);
+	rd_filesrc_pause(&q->fs);
 }
 
 static void ml_resume(void *priv)
 {
 	struct maillog *q = priv;
 
-	rd_tail_resume(q->tail);
+	rd_filesrc_resume(&q->fs);
 }
 
-/* rd_tail_free() is safe from inside a tail callback: nothing is delivered
- * after it, and the tail is released once the callback has returned. */
 static void ml_stop(void *priv)
 {
 	struct maillog *q = priv;
 
-	rd_tail_free(q->tail);
-	q->tail = NULL;
+	rd_filesrc_stop(&q->fs);
 }
 
 static void ml_destroy(void *priv)
@@ -1594,15 +1436,13 @@ static void ml_destroy(void *priv)
 
 	if (q == NULL)
 		return;
-	ml_stop(q);
+	rd_filesrc_release(&q->fs);
 	ml_forget_all(q);
-	free(q->scratch);
 	ml_free_strings(q->box, q->nbox);
 	ml_free_strings(q->folder, q->nfolder);
 	ml_free_users(q->user, q->nuser);
 	ml_free_users(q->pending, q->npending);
-	ml_tz_free(q->tz);
-	free(q->path);
+	rd_tz_free(q->tz);
 	free(q);
 }
 
@@ -1610,7 +1450,7 @@ static const char *ml_source(void *priv)
 {
 	const struct maillog *q = priv;
 
-	return q->path != NULL ? q->path : "mail log";
+	return q->fs.path != NULL ? q->fs.path : "mail log";
 }
 
 static int ml_owns(void *priv, const char *mailbox)

@@ -14,6 +14,8 @@
 #include <strings.h>
 
 #include "event.h"
+#include "tz.h"
+#include "utf8.h"
 
 /* --- small helpers -------------------------------------------------------- */
 
@@ -65,57 +67,7 @@ static int digits(const char *s, int n)
 	return v;
 }
 
-/* --- UTF-8 ------------------------------------------------------------------ */
-
-/* Length of the valid UTF-8 sequence at s[i] (strict: no overlongs,
- * surrogates or code points above U+10FFFF), 0 if invalid or NUL. */
-static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
-{
-	unsigned char c = s[i], lo = 0x80, hi = 0xBF;
-	size_t n;
-
-	if (c == 0)
-		return 0;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (len - i < n || s[i + 1] < lo || s[i + 1] > hi)
-		return 0;
-	for (size_t k = 2; k < n; k++)
-		if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-			return 0;
-	return n;
-}
-
-int ml_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		size_t n = utf8_seq(u, i, len);
-
-		if (n == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
+/* --- bounded copies ------------------------------------------------------- */
 
 size_t ml_copy(char *dst, size_t cap, const char *src)
 {
@@ -134,395 +86,15 @@ size_t ml_copy(char *dst, size_t cap, const char *src)
 	return n;
 }
 
-/* --- calendar ------------------------------------------------------------- */
-
-/* H. Hinnant's days_from_civil / civil_from_days (proleptic Gregorian). */
-int64_t ml_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
+/* --- dates ------------------------------------------------------------------ */
 
 static int64_t civil_year(int64_t days)
 {
-	int64_t z = days + 719468, era, doe, yoe, doy, mp;
+	int64_t y;
+	int m, d;
 
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	return yoe + era * 400 + (mp >= 10);
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-static int is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int month_days(int64_t y, int m)
-{
-	static const int n[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	return m == 2 && is_leap(y) ? 29 : n[m - 1];
-}
-
-/* --- time zones ------------------------------------------------------------- */
-
-/* One date of a POSIX TZ rule: Jn (1..365, Feb 29 never counted), n (0..365)
- * or Mm.w.d (day d of week w of month m, w 5 = last), at time seconds. */
-struct tz_date {
-	char kind; /* 'J', 'D' (plain n) or 'M' */
-	int a, b, c;
-	int32_t time;
-};
-
-struct ml_tz {
-	size_t n;
-	int64_t *at;  /* transition instants, ascending */
-	int32_t *off; /* offset in force from at[i] */
-	int32_t off0; /* before the first transition */
-	int has_rule; /* the footer gives the offsets after the last transition */
-	int dst;      /* the rule has daylight saving time */
-	int32_t std_off, dst_off;
-	struct tz_date start, end;
-};
-
-#define TZ_MAX_TIMES 100000
-#define TZ_MAX_OFF   (26 * 3600)
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t be64(const unsigned char *p)
-{
-	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
-}
-
-struct tz_head {
-	char version;
-	uint32_t isut, isstd, leap, times, types, chars;
-};
-
-static int tz_head(const unsigned char *p, size_t len, struct tz_head *h)
-{
-	if (len < 44 || memcmp(p, "TZif", 4) != 0)
-		return -1;
-	h->version = (char)p[4];
-	h->isut = be32(p + 20);
-	h->isstd = be32(p + 24);
-	h->leap = be32(p + 28);
-	h->times = be32(p + 32);
-	h->types = be32(p + 36);
-	h->chars = be32(p + 40);
-	if (h->types == 0 || h->types > 256 || h->times > TZ_MAX_TIMES || h->leap > 10000 ||
-	    h->chars > 65536 || h->isut > h->types || h->isstd > h->types)
-		return -1;
-	return 0;
-}
-
-static size_t tz_block_len(const struct tz_head *h, size_t tsize)
-{
-	return (size_t)h->times * (tsize + 1) + (size_t)h->types * 6 + h->chars +
-	       (size_t)h->leap * (tsize + 4) + h->isstd + h->isut;
-}
-
-/* Transitions and types of one data block (tsize 4: v1, 8: v2+). */
-static int tz_block(struct ml_tz *tz, const struct tz_head *h, const unsigned char *p, size_t tsize)
-{
-	const unsigned char *idx = p + (size_t)h->times * tsize, *types = idx + h->times;
-
-	tz->n = h->times;
-	tz->at = calloc(tz->n ? tz->n : 1, sizeof(*tz->at));
-	tz->off = calloc(tz->n ? tz->n : 1, sizeof(*tz->off));
-	if (tz->at == NULL || tz->off == NULL)
-		return -1;
-	for (uint32_t t = 0; t < h->types; t++) {
-		int32_t o = (int32_t)be32(types + t * 6);
-
-		if (o < -TZ_MAX_OFF || o > TZ_MAX_OFF)
-			return -1;
-	}
-	tz->off0 = (int32_t)be32(types);
-	for (size_t i = 0; i < tz->n; i++) {
-		tz->at[i] = tsize == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
-		if (idx[i] >= h->types || (i > 0 && tz->at[i] <= tz->at[i - 1]))
-			return -1;
-		tz->off[i] = (int32_t)be32(types + idx[i] * 6);
-	}
-	return 0;
-}
-
-/* "[+-]hh[:mm[:ss]]" with hh <= maxh; seconds into *out. */
-static const char *tz_hms(const char *s, int32_t *out, int maxh)
-{
-	int sign = 1, h = 0, m = 0, sec = 0, n = 0;
-
-	if (*s == '+' || *s == '-')
-		sign = *s++ == '-' ? -1 : 1;
-	while (is_digit(*s) && n < 3)
-		h = h * 10 + (*s++ - '0'), n++;
-	if (n == 0 || h > maxh)
-		return NULL;
-	if (*s == ':') {
-		if ((m = digits(s + 1, 2)) < 0 || m > 59)
-			return NULL;
-		s += 3;
-		if (*s == ':') {
-			if ((sec = digits(s + 1, 2)) < 0 || sec > 59)
-				return NULL;
-			s += 3;
-		}
-	}
-	*out = sign * (h * 3600 + m * 60 + sec);
-	return s;
-}
-
-/* A zone abbreviation: "<...>" or at least three letters. */
-static const char *tz_name(const char *s)
-{
-	const char *p = s;
-
-	if (*p == '<') {
-		p = strchr(p, '>');
-		return p != NULL && p - s > 1 ? p + 1 : NULL;
-	}
-	while (is_alpha(*p))
-		p++;
-	return p - s >= 3 ? p : NULL;
-}
-
-static const char *tz_num(const char *s, int *v, int min, int max)
-{
-	int n = 0, x = 0;
-
-	while (is_digit(*s) && n < 4)
-		x = x * 10 + (*s++ - '0'), n++;
-	if (n == 0 || x < min || x > max)
-		return NULL;
-	*v = x;
-	return s;
-}
-
-static const char *tz_date(const char *s, struct tz_date *d)
-{
-	d->time = 7200; /* POSIX default: 02:00 */
-	if (*s == 'M') {
-		d->kind = 'M';
-		if (!(s = tz_num(s + 1, &d->a, 1, 12)) || *s != '.' ||
-		    !(s = tz_num(s + 1, &d->b, 1, 5)) || *s != '.' ||
-		    !(s = tz_num(s + 1, &d->c, 0, 6)))
-			return NULL;
-	} else if (*s == 'J') {
-		d->kind = 'J';
-		if (!(s = tz_num(s + 1, &d->a, 1, 365)))
-			return NULL;
-	} else {
-		d->kind = 'D';
-		if (!(s = tz_num(s, &d->a, 0, 365)))
-			return NULL;
-	}
-	if (*s == '/')
-		s = tz_hms(s + 1, &d->time, 167); /* RFC 8536 extension */
-	return s;
-}
-
-/* The POSIX TZ string of the footer, e.g. "CET-1CEST,M3.5.0,M10.5.0/3".
- * Offsets there count west of UTC: negated here. */
-static int tz_rule(struct ml_tz *tz, const char *s)
-{
-	int32_t v;
-
-	if (!(s = tz_name(s)) || !(s = tz_hms(s, &v, 24)))
-		return -1;
-	tz->std_off = -v;
-	tz->has_rule = 1;
-	if (*s == '\0')
-		return 0;
-	if (!(s = tz_name(s)))
-		return -1;
-	tz->dst = 1;
-	tz->dst_off = tz->std_off + 3600;
-	if (*s != ',' && *s != '\0') {
-		if (!(s = tz_hms(s, &v, 24)))
-			return -1;
-		tz->dst_off = -v;
-	}
-	if (*s == '\0')
-		s = ",M3.2.0,M11.1.0"; /* POSIX's default rule */
-	if (*s != ',' || !(s = tz_date(s + 1, &tz->start)) || *s != ',' ||
-	    !(s = tz_date(s + 1, &tz->end)))
-		return -1;
-	return *s == '\0' ? 0 : -1;
-}
-
-/* The footer "\nTZ\n" after the v2+ data block; a bad one is ignored (the
- * last transition's offset then stays in force). */
-static void tz_footer(struct ml_tz *tz, const unsigned char *p, size_t len)
-{
-	char buf[128];
-	const unsigned char *nl;
-
-	if (len < 2 || p[0] != '\n')
-		return;
-	nl = memchr(p + 1, '\n', len - 1);
-	if (nl == NULL || (size_t)(nl - p - 1) >= sizeof(buf) || nl == p + 1)
-		return;
-	memcpy(buf, p + 1, (size_t)(nl - p - 1));
-	buf[nl - p - 1] = '\0';
-	if (tz_rule(tz, buf) != 0)
-		tz->has_rule = tz->dst = 0;
-}
-
-struct ml_tz *ml_tz_parse(const void *data, size_t len, const char **why)
-{
-	const unsigned char *p = data;
-	struct ml_tz *tz;
-	struct tz_head h;
-	size_t tsize = 4, blen;
-
-	*why = "not a compiled time zone file (TZif)";
-	if (p == NULL || tz_head(p, len, &h) != 0)
-		return NULL;
-	blen = tz_block_len(&h, 4);
-	if (h.version >= '2') {
-		/* skip the 32-bit block: the 64-bit one follows its own header */
-		if (len - 44 < blen || tz_head(p + 44 + blen, len - 44 - blen, &h) != 0)
-			return NULL;
-		p += 44 + blen;
-		len -= 44 + blen;
-		tsize = 8;
-		blen = tz_block_len(&h, 8);
-	}
-	if (len - 44 < blen)
-		return NULL;
-	tz = calloc(1, sizeof(*tz));
-	if (tz == NULL || tz_block(tz, &h, p + 44, tsize) != 0) {
-		*why = tz == NULL ? "out of memory" : "corrupt time zone file";
-		ml_tz_free(tz);
-		return NULL;
-	}
-	if (tsize == 8)
-		tz_footer(tz, p + 44 + blen, len - 44 - blen);
-	return tz;
-}
-
-void ml_tz_free(struct ml_tz *tz)
-{
-	if (tz == NULL)
-		return;
-	free(tz->at);
-	free(tz->off);
-	free(tz);
-}
-
-/* Local seconds (as if UTC) at which rule date d happens in year y. */
-static int64_t rule_local(const struct tz_date *d, int64_t y)
-{
-	int64_t day;
-
-	if (d->kind == 'J') {
-		day = ml_days_from_civil(y, 1, 1) + d->a - 1 + (is_leap(y) && d->a >= 60);
-	} else if (d->kind == 'D') {
-		day = ml_days_from_civil(y, 1, 1) + d->a;
-	} else {
-		int64_t first = ml_days_from_civil(y, d->a, 1);
-		int wday = (int)((first % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
-		int mday = 1 + (d->c - wday + 7) % 7 + (d->b - 1) * 7;
-
-		while (mday > month_days(y, d->a))
-			mday -= 7;
-		day = first + mday - 1;
-	}
-	return day * 86400 + d->time;
-}
-
-static int32_t rule_offset(const struct ml_tz *tz, int64_t utc)
-{
-	int64_t y, start, end;
-
-	if (!tz->dst)
-		return tz->std_off;
-	y = civil_year(floor_div(utc + tz->std_off, 86400));
-	start = rule_local(&tz->start, y) - tz->std_off;
-	end = rule_local(&tz->end, y) - tz->dst_off;
-	if (start < end)
-		return utc >= start && utc < end ? tz->dst_off : tz->std_off;
-	return utc >= end && utc < start ? tz->std_off : tz->dst_off; /* southern */
-}
-
-int32_t ml_tz_offset(const struct ml_tz *tz, int64_t utc)
-{
-	size_t lo = 0, hi;
-
-	if (tz == NULL)
-		return 0;
-	if (tz->n == 0 || utc >= tz->at[tz->n - 1]) {
-		if (tz->has_rule)
-			return rule_offset(tz, utc);
-		return tz->n == 0 ? tz->off0 : tz->off[tz->n - 1];
-	}
-	if (utc < tz->at[0])
-		return tz->off0;
-	hi = tz->n - 1; /* at[lo] <= utc < at[hi] */
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (tz->at[mid] <= utc)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return tz->off[lo];
-}
-
-static void add_unique(int64_t *v, int *n, int64_t x)
-{
-	for (int i = 0; i < *n; i++)
-		if (v[i] == x)
-			return;
-	v[(*n)++] = x;
-}
-
-int64_t ml_tz_to_utc(const struct ml_tz *tz, int64_t local, int64_t hint)
-{
-	int64_t offs[4], cand[4], best = INT64_MAX, last = INT64_MIN;
-	int no = 0, nc = 0;
-	int32_t before;
-
-	if (tz == NULL)
-		return local;
-	/* the offsets that can be in force around this wall-clock time */
-	before = ml_tz_offset(tz, local - 90000);
-	add_unique(offs, &no, before);
-	add_unique(offs, &no, ml_tz_offset(tz, local + 90000));
-	for (int i = 0, n = no; i < n; i++)
-		add_unique(offs, &no, ml_tz_offset(tz, local - offs[i]));
-	for (int i = 0; i < no; i++)
-		if (ml_tz_offset(tz, local - offs[i]) == offs[i])
-			add_unique(cand, &nc, local - offs[i]);
-	if (nc == 0)
-		return local - before; /* skipped by a DST start */
-	for (int i = 0; i < nc; i++) {
-		if (cand[i] > last)
-			last = cand[i];
-		if ((hint <= 0 || cand[i] >= hint - 60) && cand[i] < best)
-			best = cand[i];
-	}
-	return best != INT64_MAX ? best : last;
+	rd_tz_civil_from_days(days, &y, &m, &d);
+	return y;
 }
 
 /* --- year inference --------------------------------------------------------- */
@@ -538,14 +110,14 @@ static int64_t yearless_pick(const struct ml_clock *clk, int mon, int day, int32
                              int bounded)
 {
 	int64_t ref = clk->prev > 0 ? clk->prev : clk->now, best = -1;
-	int64_t y0 = civil_year(floor_div(ref + ml_tz_offset(clk->tz, ref), 86400));
+	int64_t y0 = civil_year(rd_tz_floor_div(ref + rd_tz_offset(clk->tz, ref), 86400));
 
 	for (int64_t y = y0 - 1; y <= y0 + 1; y++) {
 		int64_t u;
 
-		if (day > month_days(y, mon))
+		if (day > rd_tz_month_days(y, mon))
 			continue; /* Feb 29 of a common year */
-		u = ml_tz_to_utc(clk->tz, ml_days_from_civil(y, mon, day) * 86400 + secs,
+		u = rd_tz_to_utc(clk->tz, rd_tz_days_from_civil(y, mon, day) * 86400 + secs,
 		                 clk->prev);
 		if (bounded && clk->now > 0 && u > clk->now + 86400)
 			continue;
@@ -647,7 +219,8 @@ static const char *parse_iso(const char *s, const struct ml_clock *clk, int64_t 
 	int32_t secs, off = 0;
 
 	if (y < 0 || s[4] != '-' || (mo = digits(s + 5, 2)) < 1 || mo > 12 || s[7] != '-' ||
-	    (d = digits(s + 8, 2)) < 1 || d > month_days(y, mo) || (s[10] != 'T' && s[10] != ' '))
+	    (d = digits(s + 8, 2)) < 1 || d > rd_tz_month_days(y, mo) ||
+	    (s[10] != 'T' && s[10] != ' '))
 		return NULL;
 	if (!(s = parse_hms(s + 11, &secs)))
 		return NULL;
@@ -659,8 +232,8 @@ static const char *parse_iso(const char *s, const struct ml_clock *clk, int64_t 
 	}
 	if (!(s = parse_zone(s, &off, &has)))
 		return NULL;
-	*ts = ml_days_from_civil(y, mo, d) * 86400 + secs;
-	*ts = has ? *ts - off : ml_tz_to_utc(clk->tz, *ts, clk->prev);
+	*ts = rd_tz_days_from_civil(y, mo, d) * 86400 + secs;
+	*ts = has ? *ts - off : rd_tz_to_utc(clk->tz, *ts, clk->prev);
 	return s;
 }
 
@@ -849,7 +422,7 @@ int ml_parse_line(char *line, size_t len, const struct ml_clock *clk, struct ml_
 		*why = "NUL byte in line";
 		return -1;
 	}
-	if (!ml_utf8_valid(line, len)) {
+	if (!rd_utf8_valid(line, len, NULL)) {
 		*why = "invalid UTF-8";
 		return -1;
 	}

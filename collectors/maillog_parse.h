@@ -1,7 +1,8 @@
 /* maillog_parse.h - parse one line of a Postfix / Dovecot mail log.
  *
- * Pure functions: no I/O, no global state, no allocation except for the
- * compiled time zone (ml_tz_parse). A line is parsed in two steps:
+ * Pure functions: no I/O, no global state, no allocation. Local times are
+ * read in a time zone loaded by the caller (tz.h). A line is parsed in two
+ * steps:
  *
  *  1. ml_parse_line(): the prefix every log writer puts in front of the
  *     message (time stamp, host, program[pid]) in any of the formats of the
@@ -35,29 +36,7 @@
 #define ML_ADDR_MAX  320
 #define ML_REFS_MAX  1024
 
-/* --- time zones -------------------------------------------------------------
- * A compiled zone file (tzfile(5), "TZif" v1 to v4), read by the caller
- * (e.g. /usr/share/zoneinfo/Europe/Paris). Times after the last transition
- * follow the POSIX TZ rule of the v2+ footer ("CET-1CEST,M3.5.0,M10.5.0/3"). */
-struct ml_tz;
-
-/* NULL with a static reason in *why when data is not a valid zone file. */
-struct ml_tz *ml_tz_parse(const void *data, size_t len, const char **why);
-void ml_tz_free(struct ml_tz *tz);
-
-/* Offset of local time from UTC, in seconds east, at UTC instant utc.
- * tz NULL means UTC. */
-int32_t ml_tz_offset(const struct ml_tz *tz, int64_t utc);
-
-/* UTC instant of a wall-clock local time (given as seconds since the epoch
- * as if it were UTC). In the repeated hour after a DST end, the earliest
- * instant not before hint - 60 s is chosen (hint 0: the earliest), so that
- * a log crossing the change keeps going forward; a time skipped by a DST
- * start is read with the offset in force before it. */
-int64_t ml_tz_to_utc(const struct ml_tz *tz, int64_t local, int64_t hint);
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
-int64_t ml_days_from_civil(int64_t y, int m, int d);
+struct rd_tz; /* tz.h */
 
 /* --- line prefix ------------------------------------------------------------ */
 
@@ -71,7 +50,7 @@ enum ml_format {
 struct ml_clock {
 	int64_t now;            /* UTC now (0: unknown) */
 	int64_t prev;           /* UTC stamp of the previous line (0: none) */
-	const struct ml_tz *tz; /* local zone of the log writer (NULL: UTC) */
+	const struct rd_tz *tz; /* local zone of the log writer (NULL: UTC) */
 };
 
 struct ml_line {
@@ -197,9 +176,6 @@ size_t ml_msgid_list(const char *value, size_t max, char *out, size_t outlen);
 /* Copy src into dst[cap], cut at a UTF-8 character boundary so that the
  * copy stays valid UTF-8 and NUL-terminated. Returns strlen(dst). */
 size_t ml_copy(char *dst, size_t cap, const char *src);
-
-/* 1 if s[0..len) is valid UTF-8 without NUL bytes. */
-int ml_utf8_valid(const char *s, size_t len);
 
 /* IMAP system flags "(\Answered \Seen kw)" content -> RD_MAIL_F_* bits. */
 uint32_t ml_parse_flags(const char *s);

@@ -20,6 +20,8 @@
 
 #include <string.h>
 
+#include "utf8.h"
+
 enum ql_kind {
 	QL_NONCALL, /* understood, no call event */
 	QL_ENTER,
@@ -90,59 +92,6 @@ static const struct ql_verb *ql_lookup(const char *verb)
 int ql_verb_known(const char *verb)
 {
 	return verb != NULL && ql_lookup(verb) != NULL;
-}
-
-/* Length of the UTF-8 sequence starting at s[i], or 0 if it is invalid.
- * The second byte's range depends on the lead byte: that is what excludes
- * overlong forms (E0, F0), surrogates (ED) and code points > U+10FFFF (F4). */
-static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
-{
-	unsigned char c = s[i], lo = 0x80, hi = 0xBF;
-	size_t n;
-
-	if (c == 0)
-		return 0;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0; /* continuation byte, C0/C1 overlong lead, or F5..FF */
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (len - i < n)
-		return 0;
-	if (s[i + 1] < lo || s[i + 1] > hi)
-		return 0;
-	for (size_t k = 2; k < n; k++)
-		if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-			return 0;
-	return n;
-}
-
-int ql_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		size_t n = utf8_seq(u, i, len);
-
-		if (n == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
 }
 
 /* Epoch seconds: digits only, no sign, within [QL_TS_MIN, QL_TS_MAX). */
@@ -219,7 +168,7 @@ int ql_parse(char *line, size_t len, struct ql_record *rec, const char **why)
 		*why = "NUL byte";
 		return -1;
 	}
-	if (!ql_utf8_valid(line, len)) {
+	if (!rd_utf8_valid(line, len, NULL)) {
 		*why = "invalid UTF-8";
 		return -1;
 	}

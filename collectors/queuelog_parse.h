@@ -69,7 +69,4 @@ int ql_to_event(const struct ql_record *rec, const struct ql_options *opt, struc
  * refuse configuring a standard verb as an IVR verb. */
 int ql_verb_known(const char *verb);
 
-/* 1 if s[0..len) is valid UTF-8 without NUL bytes (exposed for tests). */
-int ql_utf8_valid(const char *s, size_t len);
-
 #endif

@@ -1,8 +1,8 @@
 /* calendar.c - see calendar.h.
  *
- * Layout: civil dates; the time zone (TZif reader, POSIX TZ footer rules);
- * holidays; the opening ranges of one date in wall-clock time and then in
- * UTC; the per-year cache; the queries; the parsers of the config keys. */
+ * Layout: civil dates; the time zone (read by tz.c); holidays; the opening
+ * ranges of one date in wall-clock time and then in UTC; the per-year cache;
+ * the queries; the parsers of the config keys. */
 #include "calendar.h"
 
 #include <ctype.h>
@@ -14,9 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#ifndef RD_ZONEINFO_DIR
-#define RD_ZONEINFO_DIR "/usr/share/zoneinfo"
-#endif
+#include "tz.h"
 
 #define DAY        86400
 #define YEAR_MIN   1900
@@ -28,11 +26,13 @@
 #define DAY_SPANS (MAX_RANGES + MAX_CLOSED)
 /* Offset segments that can overlap one date: tz_check_density() refuses
  * zones with more than MAX_SEGS - 1 clock changes in SEG_WINDOW. */
-#define MAX_SEGS    3
-#define SEG_WINDOW  (76 * 3600)
-#define UTC_SPANS   (DAY_SPANS * MAX_SEGS)
-#define MAX_OFFSET  (26 * 3600) /* |UTC offset| is below this (RFC 8536) */
-#define TZ_MAX_FILE (256 * 1024)
+#define MAX_SEGS   3
+#define SEG_WINDOW (76 * 3600)
+#define UTC_SPANS  (DAY_SPANS * MAX_SEGS)
+#define MAX_OFFSET (26 * 3600) /* |UTC offset| is below this (RFC 8536) */
+
+/* Instants run a few days past the last date: tz.c must cover them. */
+_Static_assert(YEAR_MAX + 1 <= RD_TZ_LAST_YEAR, "zone rules end before the calendar does");
 
 #define DEFAULT_ZONE "Europe/Paris"
 /* Used for Europe/Paris when the system has no tz database. */
@@ -48,14 +48,6 @@ struct span {
 /* UTC instants, [a, b). */
 struct ispan {
 	int64_t a, b;
-};
-
-struct rd_tz {
-	char name[64];
-	int32_t off0; /* offset before the first transition */
-	size_t n, cap;
-	int64_t *at;  /* transition instants, non-decreasing */
-	int32_t *off; /* offset from at[i] on (seconds east) */
 };
 
 struct week {
@@ -80,7 +72,7 @@ struct cal_cache {
 };
 
 struct rd_calendar {
-	struct rd_tz tz;
+	struct rd_tz *tz;
 	struct week week;
 	enum holiday_set holidays;
 	struct closure closed[MAX_CLOSED];
@@ -90,53 +82,18 @@ struct rd_calendar {
 
 /* --- civil dates (proleptic Gregorian, days since 1970-01-01) ------------ */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if (a % b != 0 && (a < 0) != (b < 0))
-		q--;
-	return q;
-}
-
-static int is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int month_days(int y, int m)
-{
-	static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	return m == 2 && is_leap(y) ? 29 : len[m - 1];
-}
-
-/* Howard Hinnant's days_from_civil / civil_from_days. */
+/* The calendar's dates fit in int32_t: tz.c's arithmetic, narrowed. */
 static int32_t days_from_civil(int y, int m, int d)
 {
-	int era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	return (int32_t)rd_tz_days_from_civil(y, m, d);
 }
 
 static void civil_from_days(int32_t z, int *y, int *m, int *d)
 {
-	int era, doe, yoe, doy, mp;
+	int64_t y64;
 
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yoe + era * 400 + (*m <= 2);
+	rd_tz_civil_from_days(z, &y64, m, d);
+	*y = (int)y64;
 }
 
 /* 0 = Monday; 1970-01-01 was a Thursday. */
@@ -189,242 +146,11 @@ int rd_easter(int year, int *month, int *day)
 	return 0;
 }
 
-/* --- time zone: transitions from the TZif file, then the footer rule ----- */
-
-static void tz_clear(struct rd_tz *tz)
-{
-	free(tz->at);
-	free(tz->off);
-	memset(tz, 0, sizeof(*tz));
-}
-
-static int tz_push(struct rd_tz *tz, int64_t at, int32_t off)
-{
-	if (tz->n && at < tz->at[tz->n - 1])
-		return -1;
-	if (tz->n == tz->cap) {
-		size_t cap = tz->cap ? tz->cap * 2 : 256;
-		int64_t *a = realloc(tz->at, cap * sizeof(*a));
-		int32_t *o;
-
-		if (!a)
-			return -1;
-		tz->at = a;
-		o = realloc(tz->off, cap * sizeof(*o));
-		if (!o)
-			return -1;
-		tz->off = o;
-		tz->cap = cap;
-	}
-	tz->at[tz->n] = at;
-	tz->off[tz->n] = off;
-	tz->n++;
-	return 0;
-}
-
-/* Index of the first transition after t. */
-static size_t tz_upper(const struct rd_tz *tz, int64_t t)
-{
-	size_t lo = 0, hi = tz->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (tz->at[mid] <= t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int32_t tz_offset(const struct rd_tz *tz, int64_t t)
-{
-	size_t i = tz_upper(tz, t);
-
-	return i ? tz->off[i - 1] : tz->off0;
-}
+/* --- time zone ------------------------------------------------------------ */
 
 static int32_t local_day(const struct rd_tz *tz, int64_t t)
 {
-	return (int32_t)floor_div(t + tz_offset(tz, t), DAY);
-}
-
-/* A POSIX TZ rule date: Mm.w.d, Jn (1..365, no Feb 29) or n (0..365). */
-struct tz_date {
-	char kind; /* 'M', 'J' or 'D' */
-	int m, w, d, n;
-	int32_t secs; /* local time of the change, may be negative or > 24 h */
-};
-
-struct tz_rule {
-	int32_t std, dst; /* seconds east */
-	int has_dst;
-	struct tz_date start, end;
-};
-
-static int tzs_uint(const char **p, int max, int *out)
-{
-	const char *s = *p;
-	int v = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	while (isdigit((unsigned char)*s)) {
-		v = v * 10 + (*s++ - '0');
-		if (v > max)
-			return -1;
-	}
-	*out = v;
-	*p = s;
-	return 0;
-}
-
-static int tzs_name(const char **p)
-{
-	const char *s = *p;
-	size_t n = 0;
-
-	if (*s == '<') {
-		for (s++; isalnum((unsigned char)*s) || *s == '+' || *s == '-'; s++)
-			n++;
-		if (*s++ != '>')
-			return -1;
-	} else {
-		for (; isalpha((unsigned char)*s); s++)
-			n++;
-	}
-	*p = s;
-	return n >= 3 ? 0 : -1;
-}
-
-/* [+-]hh[:mm[:ss]], hh <= maxh. */
-static int tzs_hms(const char **p, int maxh, int32_t *out)
-{
-	const char *s = *p;
-	int sign = 1, v[3] = {0, 0, 0};
-
-	if (*s == '+' || *s == '-')
-		sign = *s++ == '-' ? -1 : 1;
-	for (int i = 0; i < 3; i++) {
-		if (tzs_uint(&s, i ? 59 : maxh, &v[i]) != 0)
-			return -1;
-		if (*s != ':' || i == 2)
-			break;
-		s++;
-	}
-	*out = sign * (v[0] * 3600 + v[1] * 60 + v[2]);
-	*p = s;
-	return 0;
-}
-
-static int tzs_date(const char **p, struct tz_date *dt)
-{
-	const char *s = *p;
-	int rc;
-
-	memset(dt, 0, sizeof(*dt));
-	dt->secs = 7200;
-	if (*s == 'M') {
-		s++;
-		dt->kind = 'M';
-		rc = tzs_uint(&s, 12, &dt->m) || *s++ != '.' || tzs_uint(&s, 5, &dt->w) ||
-		     *s++ != '.' || tzs_uint(&s, 6, &dt->d) || dt->m < 1 || dt->w < 1;
-	} else if (*s == 'J') {
-		s++;
-		dt->kind = 'J';
-		rc = tzs_uint(&s, 365, &dt->n) || dt->n < 1;
-	} else {
-		dt->kind = 'D';
-		rc = tzs_uint(&s, 365, &dt->n);
-	}
-	if (rc)
-		return -1;
-	if (*s == '/') {
-		s++;
-		if (tzs_hms(&s, 167, &dt->secs) != 0)
-			return -1;
-	}
-	*p = s;
-	return 0;
-}
-
-/* std offset [dst [offset] ,start[/time],end[/time]]; POSIX offsets count
- * west, ours east. */
-static int tzs_parse(const char *s, struct tz_rule *r)
-{
-	int32_t o;
-
-	memset(r, 0, sizeof(*r));
-	if (tzs_name(&s) != 0 || tzs_hms(&s, 24, &o) != 0)
-		return -1;
-	r->std = r->dst = -o;
-	if (!*s)
-		return 0;
-	if (tzs_name(&s) != 0)
-		return -1;
-	r->has_dst = 1;
-	r->dst = r->std + 3600;
-	if (*s != ',') {
-		if (tzs_hms(&s, 24, &o) != 0)
-			return -1;
-		r->dst = -o;
-	}
-	/* zic always writes the rules; POSIX leaves their absence open */
-	if (*s++ != ',' || tzs_date(&s, &r->start) != 0 || *s++ != ',' ||
-	    tzs_date(&s, &r->end) != 0 || *s)
-		return -1;
-	return 0;
-}
-
-/* The instant of a rule change in year y; `before` is the offset in force
- * until then, in which the rule's local time is written. */
-static int64_t tzs_when(const struct tz_date *dt, int y, int32_t before)
-{
-	int32_t jan1 = days_from_civil(y, 1, 1), day;
-
-	if (dt->kind == 'J') {
-		day = jan1 + dt->n - 1 + (is_leap(y) && dt->n >= 60);
-	} else if (dt->kind == 'D') {
-		day = jan1 + dt->n;
-	} else {
-		int32_t first = days_from_civil(y, dt->m, 1);
-		int wd = (weekday(first) + 1) % 7; /* 0 = Sunday here */
-
-		day = first + (dt->d - wd + 7) % 7 + (dt->w - 1) * 7;
-		while (day >= first + month_days(y, dt->m))
-			day -= 7;
-	}
-	return (int64_t)day * DAY + dt->secs - before;
-}
-
-/* Append the rule's changes after the last transition, up to the end of
- * the supported range, so that lookups never need the rule again. */
-static int tz_extend(struct rd_tz *tz, const struct tz_rule *r)
-{
-	int64_t last = tz->n ? tz->at[tz->n - 1] : INT64_MIN;
-	int y = tz->n ? year_of((int32_t)floor_div(last, DAY)) - 1 : YEAR_MIN - 1;
-
-	if (!tz->n)
-		tz->off0 = r->std;
-	if (!r->has_dst)
-		return 0;
-	for (; y <= YEAR_MAX + 1; y++) {
-		int64_t s = tzs_when(&r->start, y, r->std), e = tzs_when(&r->end, y, r->dst);
-		struct {
-			int64_t at;
-			int32_t off;
-		} ev[2] = {{s, r->dst}, {e, r->std}};
-		int first = s <= e ? 0 : 1;
-
-		for (int k = 0; k < 2; k++) {
-			int i = (first + k) % 2;
-
-			if (ev[i].at > last && tz_push(tz, ev[i].at, ev[i].off) != 0)
-				return -1;
-		}
-	}
-	return 0;
+	return (int32_t)rd_tz_floor_div(t + rd_tz_offset(tz, t), DAY);
 }
 
 /* Refuse zones whose clocks change so often that one date could overlap
@@ -432,15 +158,14 @@ static int tz_extend(struct rd_tz *tz, const struct tz_rule *r)
  * has at most one change in any 76 hours between 1900 and 2299). */
 static int tz_check_density(const struct rd_tz *tz)
 {
-	int64_t prev[MAX_SEGS - 1]; /* the latest distinct change instants */
+	int64_t prev[MAX_SEGS - 1]; /* the latest change instants */
+	int64_t t = T_LO - SEG_WINDOW - 1;
+	int32_t off;
 	int np = 0;
 
-	for (size_t i = 0; i < tz->n; i++) {
-		int64_t t = tz->at[i];
+	while (rd_tz_next_change(tz, t, &t, &off) && t <= T_HI + SEG_WINDOW) {
 		int near = 1;
 
-		if (t < T_LO - SEG_WINDOW || t > T_HI + SEG_WINDOW || (np && t == prev[np - 1]))
-			continue;
 		for (int j = 0; j < np; j++)
 			near += t - prev[j] < SEG_WINDOW;
 		if (near >= MAX_SEGS)
@@ -454,202 +179,34 @@ static int tz_check_density(const struct rd_tz *tz)
 	return 0;
 }
 
-static uint32_t be32(const unsigned char *p)
+static struct rd_tz *tz_builtin_paris(void)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	char err[128];
+
+	return rd_tz_from_rule(DEFAULT_ZONE, PARIS_RULE, err, sizeof(err));
 }
 
-static int64_t be64(const unsigned char *p)
+/* A zone by name, with the checks the calendar needs: exact instants (no
+ * leap seconds) and room in day_utc(). The default zone works even without
+ * tzdata. */
+static struct rd_tz *cal_tz_load(const char *name, char *err, size_t errlen)
 {
-	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
-}
-
-struct tzif_hdr {
-	char version;
-	uint32_t isut, isstd, leap, time, type, chars;
-	size_t body; /* length of the data block after the 44-byte header */
-};
-
-static int tzif_header(const unsigned char *p, size_t len, int tsize, struct tzif_hdr *h)
-{
-	uint64_t body;
-
-	if (len < 44 || memcmp(p, "TZif", 4) != 0)
-		return -1;
-	h->version = (char)p[4];
-	h->isut = be32(p + 20);
-	h->isstd = be32(p + 24);
-	h->leap = be32(p + 28);
-	h->time = be32(p + 32);
-	h->type = be32(p + 36);
-	h->chars = be32(p + 40);
-	body = (uint64_t)h->time * (tsize + 1) + (uint64_t)h->type * 6 + h->chars +
-	       (uint64_t)h->leap * (tsize + 4) + h->isstd + h->isut;
-	if (h->type == 0 || h->type > 256 || h->chars == 0 || body > len - 44)
-		return -1;
-	h->body = (size_t)body;
-	return 0;
-}
-
-static int tzif_body(struct rd_tz *tz, const unsigned char *p, const struct tzif_hdr *h, int tsize)
-{
-	const unsigned char *idx = p + (size_t)h->time * tsize, *types = idx + h->time;
-
-	for (uint32_t i = 0; i < h->type; i++) {
-		int32_t off = (int32_t)be32(types + 6 * i);
-
-		if (off <= -MAX_OFFSET || off >= MAX_OFFSET || types[6 * i + 4] > 1 ||
-		    types[6 * i + 5] >= h->chars)
-			return -1;
-	}
-	tz->off0 = (int32_t)be32(types);
-	for (uint32_t i = 0; i < h->time; i++) {
-		int64_t at = tsize == 8 ? be64(p + 8 * i) : (int32_t)be32(p + 4 * i);
-
-		if (idx[i] >= h->type || (tz->n && at <= tz->at[tz->n - 1]) ||
-		    tz_push(tz, at, (int32_t)be32(types + 6 * idx[i])) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* The footer of a version 2+ file: "\n" TZ-string "\n". */
-static int tzif_footer(struct rd_tz *tz, const unsigned char *p, size_t len)
-{
-	char rule[128];
-	const unsigned char *nl;
-	struct tz_rule r;
-
-	if (len < 2 || p[0] != '\n' || !(nl = memchr(p + 1, '\n', len - 1)))
-		return -1;
-	if (nl == p + 1)
-		return 0; /* no rule: the last transition's offset holds */
-	if ((size_t)(nl - p - 1) >= sizeof(rule))
-		return -1;
-	memcpy(rule, p + 1, (size_t)(nl - p - 1));
-	rule[nl - p - 1] = '\0';
-	if (tzs_parse(rule, &r) != 0)
-		return -1;
-	return tz_extend(tz, &r);
-}
-
-/* Parse a TZif file (RFC 8536) into tz; *why tells what is wrong. */
-static int tzif_parse(struct rd_tz *tz, const unsigned char *buf, size_t len, const char **why)
-{
-	struct tzif_hdr h;
-	const unsigned char *p;
-
-	*why = "not a valid time zone file";
-	if (tzif_header(buf, len, 4, &h) != 0)
-		return -1;
-	if (h.version == '\0') {
-		if (h.leap)
-			goto leap;
-		return tzif_body(tz, buf + 44, &h, 4);
-	}
-	p = buf + 44 + h.body;
-	if (tzif_header(p, len - (size_t)(p - buf), 8, &h) != 0)
-		return -1;
-	if (h.leap)
-		goto leap;
-	if (tzif_body(tz, p + 44, &h, 8) != 0)
-		return -1;
-	p += 44 + h.body;
-	return tzif_footer(tz, p, len - (size_t)(p - buf));
-leap:
-	*why = "it counts leap seconds (a right/ zone); use the zone without right/";
-	return -1;
-}
-
-/* IANA names: letters, digits, '_', '+', '-' and '/' between components;
- * no '.', so no way out of the zoneinfo directory. */
-static int tz_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n >= sizeof(((struct rd_tz *)0)->name) || name[0] == '/' ||
-	    name[n - 1] == '/' || strstr(name, "//"))
-		return 0;
-	for (const char *s = name; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("_+-/", *s))
-			return 0;
-	return 1;
-}
-
-static int read_file(const char *path, unsigned char **buf, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	if (!fp)
-		return -1;
-	*buf = malloc(TZ_MAX_FILE + 1);
-	if (!*buf) {
-		fclose(fp);
-		errno = ENOMEM;
-		return -1;
-	}
-	n = fread(*buf, 1, TZ_MAX_FILE + 1, fp);
-	if (ferror(fp) || n > TZ_MAX_FILE) {
-		int e = ferror(fp) ? errno : EFBIG;
-
-		fclose(fp);
-		free(*buf);
-		errno = e;
-		return -1;
-	}
-	fclose(fp);
-	*len = n;
-	return 0;
-}
-
-static int tz_builtin_paris(struct rd_tz *tz)
-{
-	struct tz_rule r;
-
-	snprintf(tz->name, sizeof(tz->name), "%s", DEFAULT_ZONE);
-	if (tzs_parse(PARIS_RULE, &r) != 0)
-		return -1;
-	return tz_extend(tz, &r);
-}
-
-static int tz_load(struct rd_tz *tz, const char *name, char *err, size_t errlen)
-{
-	char path[sizeof(RD_ZONEINFO_DIR) + sizeof(tz->name) + 1];
-	unsigned char *buf;
-	size_t len;
+	struct rd_tz *tz = rd_tz_load(name, err, errlen);
 	const char *why;
-	int rc;
 
-	memset(tz, 0, sizeof(*tz));
-	if (!tz_name_ok(name)) {
-		snprintf(err, errlen, "'%s' is not a time zone name (e.g. Europe/Paris)", name);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s", RD_ZONEINFO_DIR, name);
-	if (read_file(path, &buf, &len) != 0) {
-		int e = errno;
-
-		/* the default zone must work even without tzdata */
-		if (e == ENOENT && strcmp(name, DEFAULT_ZONE) == 0 && tz_builtin_paris(tz) == 0)
-			return 0;
-		tz_clear(tz);
-		snprintf(err, errlen, "unknown time zone '%s' (%s: %s)", name, path, strerror(e));
-		return -1;
-	}
-	rc = tzif_parse(tz, buf, len, &why);
-	free(buf);
-	if (rc == 0 && tz_check_density(tz) != 0) {
+	if (tz == NULL && errno == ENOENT && strcmp(name, DEFAULT_ZONE) == 0)
+		return tz_builtin_paris();
+	if (tz == NULL)
+		return NULL;
+	if (rd_tz_counts_leap_seconds(tz))
+		why = "it counts leap seconds (a right/ zone); use the zone without right/";
+	else if (tz_check_density(tz) != 0)
 		why = "its clocks change too often to be supported";
-		rc = -1;
-	}
-	if (rc != 0) {
-		tz_clear(tz);
-		snprintf(err, errlen, "time zone '%s' cannot be used: %s", name, why);
-		return -1;
-	}
-	snprintf(tz->name, sizeof(tz->name), "%s", name);
-	return 0;
+	else
+		return tz;
+	rd_tz_free(tz);
+	snprintf(err, errlen, "time zone '%s' cannot be used: %s", name, why);
+	return NULL;
 }
 
 /* --- holidays ------------------------------------------------------------ */
@@ -775,23 +332,21 @@ static int map_segment(const struct span *w, int nw, int64_t lo, int64_t s, int6
 static int day_utc(const struct rd_calendar *cal, int32_t day, struct ispan out[UTC_SPANS])
 {
 	struct span w[DAY_SPANS];
-	const struct rd_tz *tz = &cal->tz;
 	int nw = day_wall(cal, day, w), n = 0;
 	int64_t lo = (int64_t)day * DAY, s = lo - MAX_OFFSET, end = lo + DAY + MAX_OFFSET;
-	size_t i;
-	int32_t off;
+	int32_t off = rd_tz_offset(cal->tz, s), next = off;
 
 	if (nw == 0)
 		return 0;
-	i = tz_upper(tz, s);
-	off = i ? tz->off[i - 1] : tz->off0;
 	for (;;) {
-		int64_t e = i < tz->n && tz->at[i] < end ? tz->at[i] : end;
+		int64_t e;
 
+		if (!rd_tz_next_change(cal->tz, s, &e, &next) || e > end)
+			e = end;
 		n = map_segment(w, nw, lo, s, e, off, out, n);
 		if (e == end)
 			return n;
-		off = tz->off[i++];
+		off = next;
 		s = e;
 	}
 }
@@ -827,7 +382,7 @@ static int32_t day_total(const struct rd_calendar *cal, int32_t day)
 static struct year_cache *year_build(const struct rd_calendar *cal, int y)
 {
 	struct year_cache *yc = malloc(sizeof(*yc));
-	int32_t jan1 = days_from_civil(y, 1, 1), ndays = is_leap(y) ? 366 : 365;
+	int32_t jan1 = days_from_civil(y, 1, 1), ndays = rd_tz_month_days(y, 2) == 29 ? 366 : 365;
 
 	if (!yc)
 		return NULL;
@@ -913,7 +468,7 @@ int rd_calendar_is_open(const struct rd_calendar *cal, int64_t t)
 	int n;
 
 	t = clamp_t(t);
-	n = day_utc(cal, local_day(&cal->tz, t), u);
+	n = day_utc(cal, local_day(cal->tz, t), u);
 	for (int i = 0; i < n; i++)
 		if (t >= u[i].a && t < u[i].b)
 			return 1;
@@ -929,8 +484,8 @@ int64_t rd_calendar_business_seconds(const struct rd_calendar *cal, int64_t from
 	to = clamp_t(to);
 	if (to <= from)
 		return 0;
-	df = local_day(&cal->tz, from);
-	dt = local_day(&cal->tz, to);
+	df = local_day(cal->tz, from);
+	dt = local_day(cal->tz, to);
 	/* A clock change across midnight can interleave the instants of two
 	 * neighbouring dates, so the dates next to each end are clipped to
 	 * [from, to) exactly; those in between lie wholly inside. */
@@ -951,7 +506,7 @@ int64_t rd_calendar_business_seconds(const struct rd_calendar *cal, int64_t from
 static int first_open(const struct rd_calendar *cal, int64_t t, int32_t *day, int64_t *s)
 {
 	struct ispan u[UTC_SPANS];
-	int32_t d0 = local_day(&cal->tz, t);
+	int32_t d0 = local_day(cal->tz, t);
 	int n;
 
 	*s = INT64_MAX;
@@ -1015,7 +570,7 @@ int rd_calendar_holiday_name(const struct rd_calendar *cal, int year, int month,
 {
 	*name = NULL;
 	if (year < YEAR_MIN || year > YEAR_MAX || month < 1 || month > 12 || day < 1 ||
-	    day > month_days(year, month))
+	    day > rd_tz_month_days(year, month))
 		return -1;
 	*name = holiday(cal->holidays, days_from_civil(year, month, day), year, month, day);
 	return *name ? 1 : 0;
@@ -1023,12 +578,12 @@ int rd_calendar_holiday_name(const struct rd_calendar *cal, int year, int month,
 
 int32_t rd_calendar_utc_offset(const struct rd_calendar *cal, int64_t t)
 {
-	return tz_offset(&cal->tz, t);
+	return rd_tz_offset(cal->tz, t);
 }
 
 const char *rd_calendar_timezone(const struct rd_calendar *cal)
 {
-	return cal->tz.name;
+	return rd_tz_name(cal->tz);
 }
 
 /* --- parsing ------------------------------------------------------------- */
@@ -1297,13 +852,13 @@ static int parse_date(const char *p, int len, int32_t *day, int *annual)
 	if (p[2] != '-' || m < 1 || m > 12 || d < 1)
 		return -1;
 	if (len == 5) {
-		if (d > month_days(2000, m)) /* 2000 is leap: 02-29 is allowed */
+		if (d > rd_tz_month_days(2000, m)) /* 2000 is leap: 02-29 is allowed */
 			return -1;
 		annual[0] = m;
 		annual[1] = d;
 		return 0;
 	}
-	if (y < YEAR_MIN || y > YEAR_MAX || d > month_days(y, m))
+	if (y < YEAR_MIN || y > YEAR_MAX || d > rd_tz_month_days(y, m))
 		return -1;
 	*day = days_from_civil(y, m, d);
 	return 0;
@@ -1423,12 +978,14 @@ struct rd_calendar *rd_calendar_new(void)
 	if (!cal)
 		return NULL;
 	cal->cache = calloc(1, sizeof(*cal->cache));
-	if (!cal->cache || tz_load(&cal->tz, DEFAULT_ZONE, err, sizeof(err)) != 0) {
-		/* tzdata present but unreadable: the built-in rule still works */
-		if (!cal->cache || tz_builtin_paris(&cal->tz) != 0) {
-			rd_calendar_free(cal);
-			return NULL;
-		}
+	if (cal->cache)
+		cal->tz = cal_tz_load(DEFAULT_ZONE, err, sizeof(err));
+	/* tzdata present but unreadable: the built-in rule still works */
+	if (cal->cache && !cal->tz)
+		cal->tz = tz_builtin_paris();
+	if (!cal->tz) {
+		rd_calendar_free(cal);
+		return NULL;
 	}
 	for (int i = 0; i < NYEARS; i++)
 		atomic_init(&cal->cache->year[i], NULL);
@@ -1445,7 +1002,7 @@ void rd_calendar_free(struct rd_calendar *cal)
 		cache_reset(cal->cache);
 		free(cal->cache);
 	}
-	tz_clear(&cal->tz);
+	rd_tz_free(cal->tz);
 	free(cal);
 }
 
@@ -1469,11 +1026,11 @@ static int set_value(struct rd_calendar *cal, const char *key, const char *v, ch
                      size_t errlen)
 {
 	if (strcmp(key, "timezone") == 0) {
-		struct rd_tz tz;
+		struct rd_tz *tz = cal_tz_load(v, err, errlen);
 
-		if (tz_load(&tz, v, err, errlen) != 0)
+		if (!tz)
 			return -1;
-		tz_clear(&cal->tz);
+		rd_tz_free(cal->tz);
 		cal->tz = tz;
 	} else if (strcmp(key, "hours") == 0) {
 		struct week w;

@@ -20,7 +20,7 @@
  * them the calendar is closed.
  *
  * Time zones are read from the system's compiled tz database
- * (/usr/share/zoneinfo) by this module: the process-wide TZ variable and
+ * (/usr/share/zoneinfo) by tz.c: the process-wide TZ variable and
  * localtime()/mktime() are never used, so nothing here races with other
  * threads' time conversions.
  *

@@ -837,11 +837,13 @@ static void test_config(void **state)
 	assert_int_equal(conf(j, "spool_max", "128M", err), 0);
 	assert_int_equal(j->spool_max, (uint64_t)128 << 20);
 	assert_int_equal(conf(j, "max_line", "10", err), -1);
+	assert_string_equal(err, "max_line must be between 1024 and 67108864 bytes, not '10'");
 	assert_int_equal(conf(j, "max_line", "4k", err), 0);
-	assert_int_equal(j->max_line, 4096);
+	assert_int_equal(j->fs.max_line, 4096);
 	assert_int_equal(conf(j, "stat_interval", "1ms", err), -1);
+	assert_string_equal(err, "stat_interval must be between 100ms and 1h, not '1ms'");
 	assert_int_equal(conf(j, "stat_interval", "2s", err), 0);
-	assert_int_equal(j->stat_interval_ms, 2000);
+	assert_int_equal(j->fs.stat_interval_ms, 2000);
 	assert_int_equal(conf(j, "spool", "/var/spool/reachd", err), 0);
 	assert_int_equal(rd_jsonl_type.check(j, err, sizeof(err)), 0);
 	assert_string_equal(j->spool_path, "/var/spool/reachd/feed.jsonl");

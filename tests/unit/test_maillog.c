@@ -22,6 +22,7 @@
 #include "event.h"
 #include "maillog_parse.h"
 #include "tail.h"
+#include "tz.h"
 
 extern const struct rd_collector_type rd_maillog_type;
 
@@ -494,9 +495,9 @@ static void test_traditional_local_time(void **state)
 		skip();
 	assert_non_null(gmtime_r(&now, &tm));
 	/* Aug 26 of this year, unless that is more than a day ahead */
-	day = ml_days_from_civil(tm.tm_year + 1900, 8, 26);
+	day = rd_tz_days_from_civil(tm.tm_year + 1900, 8, 26);
 	if (day * 86400 + 7 * 3600 > (int64_t)now + 86400)
-		day = ml_days_from_civil(tm.tm_year + 1900 - 1, 8, 26);
+		day = rd_tz_days_from_civil(tm.tm_year + 1900 - 1, 8, 26);
 	run_fixture("traditional.log", tz);
 	expect_count(2);
 	expect_ev(0, RD_MAIL_RECEIVED, day * 86400 + 7 * 3600 + 2, CONTACT, "<trad-1@example.net>",
@@ -782,9 +783,24 @@ static void test_configuration(void **state)
 	assert_int_equal(conf(priv, "closed_folders", "Trash, Archives/Closed"), 0);
 	assert_int_equal(conf(priv, "timezone", "Mars/Olympus"), -1);
 	assert_int_equal(conf(priv, "timezone", "../etc/passwd"), -1);
-	assert_int_equal(conf(priv, "max_line", "10"), -1);
+	assert_int_equal(rd_maillog_type.configure(priv, "max_line", "10", err, sizeof(err)), -1);
+	assert_string_equal(err, "max_line out of range: '10'");
 	assert_int_equal(conf(priv, "max_line", "4k"), 0);
+	assert_int_equal(rd_maillog_type.configure(priv, "stat_interval", "1ms", err, sizeof(err)),
+	                 -1);
+	assert_string_equal(err, "stat_interval out of range: '1ms'");
 	assert_int_equal(conf(priv, "stat_interval", "1s"), 0);
+	assert_int_equal(rd_maillog_type.configure(priv, "timezone", "", err, sizeof(err)), -1);
+	assert_string_equal(err, "timezone: '' is not a time zone name (e.g. Europe/Paris)");
+	/* as docs/configuration.md shows them */
+	assert_int_equal(
+	    rd_maillog_type.configure(priv, "timezone", "Europe Paris", err, sizeof(err)), -1);
+	assert_string_equal(err,
+	                    "timezone: 'Europe Paris' is not a time zone name (e.g. Europe/Paris)");
+	assert_int_equal(
+	    rd_maillog_type.configure(priv, "timezone", "Mars/Olympus", err, sizeof(err)), -1);
+	assert_string_equal(err, "timezone: unknown time zone 'Mars/Olympus' "
+	                         "(/usr/share/zoneinfo/Mars/Olympus: No such file or directory)");
 	assert_int_equal(conf(priv, "max_open", "1"), -1);
 	assert_int_equal(conf(priv, "max_open", "16M"), 0);
 	assert_int_equal(conf(priv, "max_open_age", "2h"), 0);

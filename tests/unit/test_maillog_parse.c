@@ -1,7 +1,7 @@
 /* test_maillog_parse.c - the mail log parser: every line prefix of the
  * reference notes, year inference across New Year, local time across DST
- * (Europe/Paris, and POSIX rules alone), every Postfix and Dovecot line
- * kind the collector follows, and hostile values. */
+ * (Europe/Paris; the zones themselves are tested in test_tz.c), every
+ * Postfix and Dovecot line kind the collector follows, and hostile values. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,13 +14,14 @@
 
 #include "event.h"
 #include "maillog_parse.h"
+#include "tz.h"
+#include "utf8.h"
 
-#define T_0603   INT64_C(1717403236) /* 2024-06-03T08:27:16Z */
-#define T_0610   INT64_C(1717977600) /* 2024-06-10T00:00:00Z */
-#define T_0826   INT64_C(1724636018) /* 2024-08-26T01:33:38Z */
-#define T_0614   INT64_C(1718366513) /* 2024-06-14T12:01:53Z */
-#define T_0901   INT64_C(1725148800) /* 2024-09-01T00:00:00Z: "now" of most tests */
-#define PARIS_TZ "/usr/share/zoneinfo/Europe/Paris"
+#define T_0603 INT64_C(1717403236) /* 2024-06-03T08:27:16Z */
+#define T_0610 INT64_C(1717977600) /* 2024-06-10T00:00:00Z */
+#define T_0826 INT64_C(1724636018) /* 2024-08-26T01:33:38Z */
+#define T_0614 INT64_C(1718366513) /* 2024-06-14T12:01:53Z */
+#define T_0901 INT64_C(1725148800) /* 2024-09-01T00:00:00Z: "now" of most tests */
 
 /* The line lives in its own buffer: the parser writes into it. */
 struct parsed {
@@ -59,39 +60,13 @@ static int classify(struct parsed *p, const char *line)
 	return ml_parse_postfix(p->ln.service, p->ln.msg, &p->rec, &p->why);
 }
 
-static void *read_file(const char *path, size_t *len)
+/* NULL (the test is skipped) when the system has no tzdata; loading
+ * itself is tested in test_tz.c. */
+static struct rd_tz *load_paris(void)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	char err[256];
 
-	if (f == NULL)
-		return NULL;
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static struct ml_tz *load_paris(void)
-{
-	size_t len;
-	void *data = read_file(PARIS_TZ, &len);
-	const char *why;
-	struct ml_tz *tz;
-
-	if (data == NULL)
-		return NULL;
-	tz = ml_tz_parse(data, len, &why);
-	free(data);
-	assert_non_null(tz);
-	return tz;
+	return rd_tz_load("Europe/Paris", err, sizeof(err));
 }
 
 /* --- prefixes -------------------------------------------------------------- */
@@ -326,7 +301,7 @@ static void test_year_file_read_later(void **state)
 
 static void test_year_local_zone(void **state)
 {
-	struct ml_tz *tz = load_paris();
+	struct rd_tz *tz = load_paris();
 	struct parsed p;
 	struct ml_clock clk = {.now = INT64_C(1735689630), .tz = tz};
 
@@ -336,42 +311,10 @@ static void test_year_local_zone(void **state)
 	/* 00:30 in Paris on Jan 1 is still 2024 in UTC */
 	assert_int_equal(parse_clk(&p, "Jan  1 00:30:00 mx postfix/qmgr[1]: x", &clk), 0);
 	assert_int_equal(p.ln.ts, INT64_C(1735687800));
-	ml_tz_free(tz);
+	rd_tz_free(tz);
 }
 
 /* --- time zones and DST ----------------------------------------------------- */
-
-static void test_tz_paris_offsets(void **state)
-{
-	struct ml_tz *tz = load_paris();
-
-	(void)state;
-	if (tz == NULL)
-		skip();
-	assert_int_equal(ml_tz_offset(tz, INT64_C(1704067200)), 3600); /* 2024-01-01 */
-	assert_int_equal(ml_tz_offset(tz, T_0610), 7200);
-	assert_int_equal(ml_tz_offset(tz, INT64_C(1711846799)), 3600); /* DST starts */
-	assert_int_equal(ml_tz_offset(tz, INT64_C(1711846800)), 7200);
-	assert_int_equal(ml_tz_offset(tz, INT64_C(2224713600)), 7200); /* 2040: footer rule */
-	assert_int_equal(ml_tz_offset(tz, INT64_C(2210198400)), 3600);
-	assert_int_equal(ml_tz_offset(NULL, T_0610), 0);
-	ml_tz_free(tz);
-}
-
-static void test_tz_spring_forward(void **state)
-{
-	struct ml_tz *tz = load_paris();
-	int64_t local = ml_days_from_civil(2024, 3, 31) * 86400;
-
-	(void)state;
-	if (tz == NULL)
-		skip();
-	assert_int_equal(ml_tz_to_utc(tz, local + 1 * 3600 + 3599, 0), INT64_C(1711846799));
-	assert_int_equal(ml_tz_to_utc(tz, local + 3 * 3600, 0), INT64_C(1711846800));
-	/* 02:30 does not exist: read with the offset before the change */
-	assert_int_equal(ml_tz_to_utc(tz, local + 2 * 3600 + 1800, 0), INT64_C(1711848600));
-	ml_tz_free(tz);
-}
 
 static void test_tz_fall_back_sequence(void **state)
 {
@@ -381,7 +324,7 @@ static void test_tz_fall_back_sequence(void **state)
 	static const int64_t want[] = {INT64_C(1729987199), INT64_C(1729987200),
 	                               INT64_C(1729990799), INT64_C(1729990800),
 	                               INT64_C(1729992600), INT64_C(1729994400)};
-	struct ml_tz *tz = load_paris();
+	struct rd_tz *tz = load_paris();
 	struct ml_clock clk = {.now = INT64_C(1730419200)};
 	struct parsed p;
 	char line[128];
@@ -402,67 +345,7 @@ static void test_tz_fall_back_sequence(void **state)
 	clk.prev = 0;
 	assert_int_equal(parse_clk(&p, "2024-10-27 02:30:00 imap(u)<1><s>: x", &clk), 0);
 	assert_int_equal(p.ln.ts, INT64_C(1729989000)); /* the first 02:30 (CEST) */
-	ml_tz_free(tz);
-}
-
-/* A v2 zone file with no transition at all: only the footer's rule. */
-static size_t make_tzif(unsigned char *buf, const char *footer)
-{
-	size_t n = 0;
-
-	for (int block = 0; block < 2; block++) {
-		unsigned char h[44] = {'T', 'Z', 'i', 'f', '2'};
-
-		h[39] = 1; /* typecnt */
-		h[43] = 4; /* charcnt */
-		memcpy(buf + n, h, 44);
-		n += 44;
-		memset(buf + n, 0, 6); /* one type: offset 0 */
-		n += 6;
-		memcpy(buf + n, "UTC", 4);
-		n += 4;
-	}
-	n += (size_t)sprintf((char *)buf + n, "\n%s\n", footer);
-	return n;
-}
-
-static void test_tz_posix_rules(void **state)
-{
-	unsigned char buf[256];
-	const char *why;
-	struct ml_tz *tz;
-	size_t n;
-
-	(void)state;
-	n = make_tzif(buf, "CET-1CEST,M3.5.0,M10.5.0/3");
-	tz = ml_tz_parse(buf, n, &why);
-	assert_non_null(tz);
-	assert_int_equal(ml_tz_offset(tz, INT64_C(1711846799)), 3600);
-	assert_int_equal(ml_tz_offset(tz, INT64_C(1711846800)), 7200);
-	assert_int_equal(ml_tz_offset(tz, INT64_C(1729990799)), 7200);
-	assert_int_equal(ml_tz_offset(tz, INT64_C(1729990800)), 3600);
-	ml_tz_free(tz);
-	/* southern hemisphere: DST across New Year */
-	n = make_tzif(buf, "AEST-10AEDT,M10.1.0,M4.1.0/3");
-	tz = ml_tz_parse(buf, n, &why);
-	assert_non_null(tz);
-	assert_int_equal(ml_tz_offset(tz, INT64_C(1704067200)), 39600); /* January */
-	assert_int_equal(ml_tz_offset(tz, T_0610), 36000);
-	ml_tz_free(tz);
-	/* quoted names, fixed offset, and a Julian-day rule */
-	n = make_tzif(buf, "<-03>3");
-	tz = ml_tz_parse(buf, n, &why);
-	assert_non_null(tz);
-	assert_int_equal(ml_tz_offset(tz, T_0610), -10800);
-	ml_tz_free(tz);
-	n = make_tzif(buf, "XST5XDT,J60/2,J300/2");
-	tz = ml_tz_parse(buf, n, &why);
-	assert_non_null(tz);
-	assert_int_equal(ml_tz_offset(tz, T_0610), -14400);
-	ml_tz_free(tz);
-	/* garbage */
-	assert_null(ml_tz_parse("TZif", 4, &why));
-	assert_null(ml_tz_parse("not a zone file at all, not at all, not at all!", 47, &why));
+	rd_tz_free(tz);
 }
 
 /* --- Postfix ------------------------------------------------------------------- */
@@ -962,7 +845,7 @@ static void test_copy_and_flags(void **state)
 	/* "abcé!" is 6 bytes: the 2-byte é is not cut in half */
 	assert_int_equal(ml_copy(dst, 5, "abc\xC3\xA9!"), 3);
 	assert_string_equal(dst, "abc");
-	assert_true(ml_utf8_valid(dst, strlen(dst)));
+	assert_true(rd_utf8_valid(dst, strlen(dst), NULL));
 	assert_int_equal(
 	    ml_parse_flags("\\Answered \\Flagged \\Deleted \\Seen \\Draft \\Recent kw)"),
 	    RD_MAIL_F_ANSWERED | RD_MAIL_F_FLAGGED | RD_MAIL_F_DELETED | RD_MAIL_F_SEEN |
@@ -1013,10 +896,7 @@ int main(void)
 	    cmocka_unit_test(test_year_new_year_rollover),
 	    cmocka_unit_test(test_year_file_read_later),
 	    cmocka_unit_test(test_year_local_zone),
-	    cmocka_unit_test(test_tz_paris_offsets),
-	    cmocka_unit_test(test_tz_spring_forward),
 	    cmocka_unit_test(test_tz_fall_back_sequence),
-	    cmocka_unit_test(test_tz_posix_rules),
 	    cmocka_unit_test(test_pf_client),
 	    cmocka_unit_test(test_pf_noqueue_reject),
 	    cmocka_unit_test(test_pf_pickup_cleanup),
