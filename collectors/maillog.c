@@ -4,6 +4,7 @@
  *
  * Keys: path (required), mailboxes (required: comma-separated addresses),
  * users ("address=imapuser [imapuser2], ..." : IMAP/SASL users acting for a
+ * mailbox), aliases (address=alias..., the addresses Postfix rewrites to a
  * mailbox), closed_folders (comma list), timezone (of year-less stamps;
  * default the system's), max_line (size, default 1M), stat_interval
  * (duration, default 5s), max_open (size, default 64M) and max_open_age
@@ -68,6 +69,7 @@ struct ml_life {
 	uint64_t off; /* offset of its first line */
 	uint32_t gen; /* file generation of that offset */
 	int64_t start_ts;
+	int64_t msgid_ts;  /* when cleanup named it: a reply is dated there */
 	int64_t smtpd_pid; /* 0 unless opened by smtpd */
 	uint64_t mhash;
 	char *msgid, *sender, *irt, *refs, *sasl;
@@ -116,6 +118,8 @@ struct maillog {
 	size_t npending;
 	struct ml_user *user;
 	size_t nuser;
+	struct ml_user *alias; /* "aliases" pairs: an address entry, then its aliases */
+	size_t nalias;
 	char *folder[ML_MAX_FOLDERS];
 	size_t nfolder;
 	struct rd_tz *tz; /* NULL: UTC */
@@ -281,13 +285,14 @@ static int ml_user_add(struct ml_user **v, size_t *n, const char *name, uint16_t
 
 /* One "address=user1 user2" pair: the address goes first (box = 0xFFFF
  * marks it), its users after it (box = 0). Resolved by check(). */
-static int ml_users_pair(struct ml_user **v, size_t *n, char *pair, char *err, size_t errlen)
+static int ml_users_pair(const char *key, struct ml_user **v, size_t *n, char *pair, char *err,
+                         size_t errlen)
 {
 	char *eq = strchr(pair, '='), *addr, *save = NULL, *u;
 	int users = 0;
 
 	if (eq == NULL)
-		return rd_filesrc_fail(err, errlen, "users: '%s' is not address=user",
+		return rd_filesrc_fail(err, errlen, "%s: '%s' is not address=name", key,
 		                       rd_filesrc_trim(pair));
 	*eq = '\0';
 	addr = rd_filesrc_trim(pair);
@@ -295,21 +300,27 @@ static int ml_users_pair(struct ml_user **v, size_t *n, char *pair, char *err, s
 	if (ml_check_addr(addr, err, errlen) != 0)
 		return -1;
 	if (ml_user_add(v, n, addr, 0xFFFF, 0) != 0)
-		return rd_filesrc_fail(err, errlen, "users: too many or out of memory");
+		return rd_filesrc_fail(err, errlen, "%s: too many or out of memory", key);
 	for (u = strtok_r(eq + 1, " \t", &save); u != NULL; u = strtok_r(NULL, " \t", &save)) {
 		ml_lower(u);
 		if (strlen(u) >= ML_NAME_MAX || !rd_utf8_valid(u, strlen(u), NULL))
-			return rd_filesrc_fail(err, errlen, "users: '%s' is not a user name", u);
+			return rd_filesrc_fail(err, errlen, "%s: '%s' is not a %s", key, u,
+			                       strcmp(key, "users") == 0 ? "user name"
+			                                                 : "mail address");
 		if (ml_user_add(v, n, u, 0, 0) != 0)
-			return rd_filesrc_fail(err, errlen, "users: too many or out of memory");
+			return rd_filesrc_fail(err, errlen, "%s: too many or out of memory", key);
 		users++;
 	}
 	if (users == 0)
-		return rd_filesrc_fail(err, errlen, "users: no user for '%s'", addr);
+		return rd_filesrc_fail(err, errlen, "%s: no %s for '%s'", key,
+		                       strcmp(key, "users") == 0 ? "user" : "alias", addr);
 	return 0;
 }
 
-static int ml_set_users(struct maillog *q, const char *value, char *err, size_t errlen)
+/* "address=name name, address=name": users (IMAP/SASL logins acting for a
+ * mailbox) or aliases (addresses Postfix rewrites to it). */
+static int ml_set_pairs(const char *key, const char *value, struct ml_user **pending,
+                        size_t *npending, char *err, size_t errlen)
 {
 	char *buf = strdup(value), *cur = buf, *pair;
 	struct ml_user *v = NULL;
@@ -319,15 +330,15 @@ static int ml_set_users(struct maillog *q, const char *value, char *err, size_t 
 	if (buf == NULL)
 		return rd_filesrc_fail(err, errlen, "out of memory");
 	while (rc == 0 && (pair = rd_filesrc_next_item(&cur)) != NULL)
-		rc = ml_users_pair(&v, &n, pair, err, errlen);
+		rc = ml_users_pair(key, &v, &n, pair, err, errlen);
 	free(buf);
 	if (rc != 0) {
 		ml_free_users(v, n);
 		return -1;
 	}
-	ml_free_users(q->pending, q->npending);
-	q->pending = v;
-	q->npending = n;
+	ml_free_users(*pending, *npending);
+	*pending = v;
+	*npending = n;
 	return 0;
 }
 
@@ -415,7 +426,9 @@ static int ml_configure(void *priv, const char *key, const char *value, char *er
 	if (strcmp(key, "mailboxes") == 0)
 		return ml_set_boxes(q, value, err, errlen);
 	if (strcmp(key, "users") == 0)
-		return ml_set_users(q, value, err, errlen);
+		return ml_set_pairs(key, value, &q->pending, &q->npending, err, errlen);
+	if (strcmp(key, "aliases") == 0)
+		return ml_set_pairs(key, value, &q->alias, &q->nalias, err, errlen);
 	if (strcmp(key, "closed_folders") == 0)
 		return ml_set_folders(q, value, err, errlen);
 	if (strcmp(key, "timezone") == 0)
@@ -434,11 +447,22 @@ static int ml_configure(void *priv, const char *key, const char *value, char *er
 
 static int ml_box_index(const struct maillog *q, const char *addr)
 {
+	const char *target = NULL;
+
 	if (addr == NULL || *addr == '\0')
 		return -1;
 	for (size_t i = 0; i < q->nbox; i++)
 		if (strcasecmp(q->box[i], addr) == 0)
 			return (int)i;
+	/* an alias, as smtpd and cleanup log it before virtual_alias_maps */
+	for (size_t i = 0; i < q->nalias; i++) {
+		if (q->alias[i].box == 0xFFFF)
+			target = q->alias[i].name;
+		else if (target && strcasecmp(q->alias[i].name, addr) == 0)
+			for (size_t j = 0; j < q->nbox; j++)
+				if (strcmp(q->box[j], target) == 0)
+					return (int)j;
+	}
 	return -1;
 }
 
@@ -461,6 +485,24 @@ static int ml_own_users(struct maillog *q)
 		local[len] = '\0';
 		if (unique && ml_user_add(&q->user, &q->nuser, local, (uint16_t)i, 1) != 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* Every "aliases" pair names a configured mailbox. */
+static int ml_check_aliases(const struct maillog *q, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < q->nalias; i++) {
+		int known = 0;
+
+		if (q->alias[i].box != 0xFFFF)
+			continue;
+		for (size_t j = 0; j < q->nbox; j++)
+			known |= strcmp(q->box[j], q->alias[i].name) == 0;
+		if (!known)
+			return rd_filesrc_fail(err, errlen,
+			                       "aliases: '%s' is not one of the mailboxes",
+			                       q->alias[i].name);
 	}
 	return 0;
 }
@@ -510,7 +552,7 @@ static int ml_check(void *priv, char *err, size_t errlen)
 		return rd_filesrc_fail(err, errlen, "a maillog collector needs a path");
 	if (q->nbox == 0)
 		return rd_filesrc_fail(err, errlen, "a maillog collector needs mailboxes");
-	if (ml_resolve_users(q, err, errlen) != 0)
+	if (ml_resolve_users(q, err, errlen) != 0 || ml_check_aliases(q, err, errlen) != 0)
 		return -1;
 	if (!q->tz_set && q->tz == NULL)
 		ml_default_zone(q);
@@ -538,14 +580,23 @@ static size_t ml_user_boxes(const struct maillog *q, const char *user, int own_o
 	return n;
 }
 
+/* A closed folder, or one below it (Archives/2026, Archives.2026), seen
+ * directly or through a shared namespace (shared/<owner>/Archives). */
 static int ml_closed_folder(const struct maillog *q, const char *folder)
 {
 	if (folder == NULL)
 		return 0;
-	for (size_t i = 0; i < q->nfolder; i++)
+	if (strncmp(folder, "shared/", 7) == 0 && strchr(folder + 7, '/'))
+		folder = strchr(folder + 7, '/') + 1;
+	for (size_t i = 0; i < q->nfolder; i++) {
+		size_t n = strlen(q->folder[i]);
+
 		if (strcmp(q->folder[i], folder) == 0 ||
-		    (strcasecmp(folder, "INBOX") == 0 && strcasecmp(q->folder[i], "INBOX") == 0))
+		    (strcasecmp(folder, "INBOX") == 0 && strcasecmp(q->folder[i], "INBOX") == 0) ||
+		    (strncmp(q->folder[i], folder, n) == 0 &&
+		     (folder[n] == '/' || folder[n] == '.')))
 			return 1;
+	}
 	return 0;
 }
 
@@ -865,7 +916,8 @@ static size_t ml_sent_boxes(const struct maillog *q, const struct ml_life *l, ui
 }
 
 /* Once the queue manager has the message (cleanup has logged its
- * headers): SENT, dated at submission, for each mailbox it leaves from. */
+ * headers): SENT, dated when cleanup named it (else at submission), for
+ * each mailbox it leaves from. */
 static void ml_maybe_sent(struct maillog *q, struct ml_life *l)
 {
 	uint16_t boxes[16];
@@ -878,7 +930,7 @@ static void ml_maybe_sent(struct maillog *q, struct ml_life *l)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct rd_mail_event ev = {.type = RD_MAIL_SENT,
-		                           .ts = l->start_ts,
+		                           .ts = l->msgid_ts ? l->msgid_ts : l->start_ts,
 		                           .mailbox = q->box[boxes[i]],
 		                           .msgid = l->msgid,
 		                           .sender = l->sender,
@@ -903,6 +955,16 @@ static void ml_ack(struct maillog *q, int box, const char *msgid, const char *to
 		ml_seen_add(q, ML_SEEN_ACK, box, NULL, NULL, msgid, ts);
 }
 
+/* How many mailboxes a recent message was delivered to. */
+static int ml_recent_boxes(const struct maillog *q, const char *msgid)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < ML_RECENT; i++)
+		n += q->recent[i].msgid != NULL && strcmp(q->recent[i].msgid, msgid) == 0;
+	return n;
+}
+
 /* An automatic message (null sender, or Auto-Submitted & co.) that left for
  * rcpt: an acknowledgement if it answers a message a mailbox received, by
  * In-Reply-To or else as the latest message from rcpt. Bounces are not. */
@@ -915,6 +977,10 @@ static void ml_maybe_ack(struct maillog *q, struct ml_life *l, const char *rcpt,
 
 	if (l->ack_done || l->notification || why == 0 || rcpt == NULL ||
 	    (ml_sender_automatic(l->sender) & RD_MAIL_AUTO_DAEMON))
+		return;
+	/* From <> Postfix cannot tell which mailbox answered a message that
+	 * reached several: Dovecot's Sieve lines say it, this guess must not. */
+	if (box < 0 && l->irt != NULL && ml_recent_boxes(q, l->irt) > 1)
 		return;
 	ml_copy_lower(to, sizeof(to), rcpt, 1);
 	if (l->irt != NULL)
@@ -989,6 +1055,8 @@ static void ml_on_msgid(struct maillog *q, const struct ml_rec *r, const struct 
 	if (l == NULL || r->msgid == NULL)
 		return;
 	ml_life_set_msgid(q, l, r->msgid);
+	if (l->msgid_ts == 0)
+		l->msgid_ts = at->ts;
 	if (l->msgid != NULL)
 		ml_inherit(q, l);
 }
@@ -1266,7 +1334,8 @@ static void ml_on_dc_maillog(struct maillog *q, const struct ml_rec *r, int64_t 
 			break;
 		case ML_OP_EXPUNGE:
 		case ML_OP_AUTOEXPUNGE:
-		case ML_OP_DELETE:
+			/* \Deleted alone can be undone (undelete): only the
+			 * expunge removes the message */
 			if (!ml_moved_away(q, r, user, msgid, ts))
 				ml_closed(q, boxes[i], msgid, NULL, user, ts);
 			break;
@@ -1442,6 +1511,7 @@ static void ml_destroy(void *priv)
 	ml_free_strings(q->folder, q->nfolder);
 	ml_free_users(q->user, q->nuser);
 	ml_free_users(q->pending, q->npending);
+	ml_free_users(q->alias, q->nalias);
 	rd_tz_free(q->tz);
 	free(q);
 }

@@ -1023,7 +1023,8 @@ size_t ml_msgid_list(const char *value, size_t max, char *out, size_t outlen)
 	for (;;) {
 		size_t k;
 
-		while (*p == ' ' || *p == '\t')
+		/* Postfix shows the line breaks of a folded header as '?' */
+		while (*p == ' ' || *p == '\t' || *p == '?' || *p == ',')
 			p++;
 		if (*p != '<')
 			break;

@@ -20,8 +20,8 @@ struct load_state {
 	struct rd_config *cfg;
 	FILE *fp;
 	int line;          /* line the reader returned last */
-	int header_line;  /* line of the last [section] header */
-	int continuation; /* the last line read was indented: it continues a value */
+	int header_line;   /* line of the last [section] header */
+	int continuation;  /* the last line read was indented: it continues a value */
 	char *cur_section; /* raw section string of the previous key */
 	struct rd_section *cur;
 	int nerr;
@@ -392,8 +392,7 @@ static int on_kv(void *user, const char *section, const char *key, const char *v
 	}
 	if (!st->cur)
 		return 1; /* already reported */
-	if (st->continuation && st->cur->nkv &&
-	    strcmp(st->cur->kv[st->cur->nkv - 1].key, key) == 0)
+	if (st->continuation && st->cur->nkv && strcmp(st->cur->kv[st->cur->nkv - 1].key, key) == 0)
 		return append_value(&st->cur->kv[st->cur->nkv - 1], value);
 	return add_kv(st, st->cur, key, value);
 }

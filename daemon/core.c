@@ -556,7 +556,8 @@ static enum rd_job_status load_run(struct rd_job *job, PGconn *pg)
 		    pg,
 		    "SELECT mailbox, msgid, sender, extract(epoch FROM received_at)::bigint,"
 		    " (replied_at IS NOT NULL OR closed_at IS NOT NULL OR automatic IS NOT NULL"
-		    " OR rejected)"
+		    " OR rejected),"
+		    " (replied_at IS NULL AND automatic IS NULL AND NOT rejected)"
 		    " FROM reach.mails WHERE site = $1 AND $2::text IS NOT NULL"
 		    " AND ((replied_at IS NULL AND closed_at IS NULL AND automatic IS NULL"
 		    " AND NOT rejected) OR received_at > now() - interval '8 days')",
@@ -601,6 +602,7 @@ static void restore_mails(struct rd_collector *c, PGresult *r)
 		    .sender = PQgetvalue(r, i, 2),
 		    .received = strtoll(PQgetvalue(r, i, 3), NULL, 10),
 		    .finished = PQgetvalue(r, i, 4)[0] == 't',
+		    .replyable = PQgetvalue(r, i, 5)[0] == 't',
 		};
 
 		if (rd_mailtrack_restore(c->mtrack, &st) != 0)

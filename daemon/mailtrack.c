@@ -1,8 +1,8 @@
 /* mailtrack.c - see mailtrack.h.
  *
- * Messages live in a chained hash table keyed by Message-ID alone, so that a
- * reply's In-Reply-To finds its original whatever mailbox it reached; the
- * mailbox is compared inside the chain. Open messages stay until answered or
+ * Messages live in a chained hash table keyed by Message-ID; the mailbox is
+ * compared inside the chain (one message sent to two mailboxes is two
+ * items). Open messages stay until answered or
  * closed; finished ones are remembered for forget_s so that a replayed event
  * changes nothing. */
 #include "mailtrack.h"
@@ -18,6 +18,9 @@ struct item {
 	char *mailbox, *msgid, *sender;
 	int64_t received, ack_at, finished_at; /* finished_at 0 while open */
 	uint32_t automatic;
+	/* a person's message not answered yet, open or closed: an agent may
+	 * still answer one filed away, and that reply counts */
+	unsigned replyable : 1;
 };
 
 struct pending_ack { /* an acknowledgement logged before its message */
@@ -100,17 +103,17 @@ void rd_mailtrack_free(struct rd_mailtrack *t)
 	free(t);
 }
 
-/* The message msgid in mailbox; with mailbox NULL, the first open one. */
+/* The message msgid in mailbox. */
 static struct item *find(const struct rd_mailtrack *t, const char *mailbox, const char *msgid)
 {
 	uint64_t h;
 
-	if (!msgid || !*msgid)
+	if (!msgid || !*msgid || !mailbox)
 		return NULL;
 	h = hash_str(msgid);
 	for (struct item *it = t->slots[h & (t->nslots - 1)]; it; it = it->next)
 		if (it->hash == h && strcmp(it->msgid, msgid) == 0 &&
-		    (mailbox ? strcmp(it->mailbox, mailbox) == 0 : it->finished_at == 0))
+		    strcmp(it->mailbox, mailbox) == 0)
 			return it;
 	return NULL;
 }
@@ -153,6 +156,7 @@ static struct item *add(struct rd_mailtrack *t, const char *mailbox, const char 
 		return NULL;
 	}
 	it->received = received;
+	it->replyable = 1;
 	it->next = t->slots[it->hash & (t->nslots - 1)];
 	t->slots[it->hash & (t->nslots - 1)] = it;
 	t->count++;
@@ -212,6 +216,7 @@ static void reclassify(struct rd_mailtrack *t, struct item *it, const struct rd_
 	                            .automatic = ev->automatic};
 
 	it->automatic = ev->automatic;
+	it->replyable = 0;
 	t->fn(t->arg, &ch); /* the store withdraws a stored acknowledgement */
 	finish(t, it, ev->ts);
 }
@@ -241,9 +246,10 @@ static int on_received(struct rd_mailtrack *t, const struct rd_mail_event *ev, i
 		return -1;
 	it->automatic = ev->automatic;
 	t->fn(t->arg, &ch);
-	if (rejected || ev->automatic)
+	if (rejected || ev->automatic) {
+		it->replyable = 0;
 		finish(t, it, ev->ts); /* counted, never in the backlog */
-	else if (take_pending_ack(t, it) && it->ack_at - it->received <= t->opt.ack_window_s)
+	} else if (take_pending_ack(t, it) && it->ack_at - it->received <= t->opt.ack_window_s)
 		report(t, it, RD_MC_ACK, it->ack_at);
 	return 0;
 }
@@ -288,27 +294,28 @@ static void replied(struct rd_mailtrack *t, struct item *it, int64_t ts, const c
 	ch.delay_s = ts - it->received;
 	ch.delay_business_s = t->clock.business_seconds(t->clock.arg, it->received, ts);
 	ch.within_target = ts <= t->clock.deadline(t->clock.arg, it->received);
+	it->replyable = 0;
 	finish(t, it, ts);
 	t->fn(t->arg, &ch);
 }
 
-/* The original a reply answers: In-Reply-To, else the References from the
- * most recent one back. */
+/* The original a reply answers, among the messages of the mailbox it left
+ * from: In-Reply-To, else the References from the most recent one back. The
+ * first message found decides, even if already answered: a later reply in
+ * a thread never credits an older message, nor another mailbox's copy. */
 static struct item *thread_parent(struct rd_mailtrack *t, const struct rd_mail_event *ev)
 {
 	struct item *it = find(t, ev->mailbox, ev->in_reply_to);
 	char buf[4096], *save = NULL, *tok, *ids[64];
 	int n = 0;
 
-	if (!it)
-		it = find(t, NULL, ev->in_reply_to);
 	if (it || !ev->references || strlen(ev->references) >= sizeof(buf))
 		return it;
 	strcpy(buf, ev->references);
 	for (tok = strtok_r(buf, " \t,", &save); tok && n < 64; tok = strtok_r(NULL, " \t,", &save))
 		ids[n++] = tok;
 	while (n-- > 0 && !it)
-		it = find(t, NULL, ids[n]);
+		it = find(t, ev->mailbox, ids[n]);
 	return it;
 }
 
@@ -319,7 +326,7 @@ static void on_sent(struct rd_mailtrack *t, const struct rd_mail_event *ev)
 	if (ev->automatic)
 		return; /* auto-replies are acknowledgements, never human replies */
 	it = thread_parent(t, ev);
-	if (it && !it->finished_at)
+	if (it && it->replyable)
 		replied(t, it, ev->ts, "thread");
 }
 
@@ -327,7 +334,7 @@ static void on_flags(struct rd_mailtrack *t, const struct rd_mail_event *ev)
 {
 	struct item *it = find(t, ev->mailbox, ev->msgid);
 
-	if (!it || it->finished_at)
+	if (!it || !it->replyable)
 		return;
 	if (ev->flags & RD_MAIL_F_ANSWERED)
 		replied(t, it, ev->ts, "answered");
@@ -410,6 +417,7 @@ int rd_mailtrack_restore(struct rd_mailtrack *t, const struct rd_mail_state *st)
 	it = add(t, st->mailbox, st->msgid, st->sender, st->received);
 	if (!it)
 		return -1;
+	it->replyable = st->replyable;
 	if (st->finished)
 		finish(t, it, st->received > t->now ? st->received : t->now);
 	if (st->received > t->now)

@@ -58,7 +58,8 @@ typedef void (*rd_mail_change_fn)(void *arg, const struct rd_mail_change *ch);
 struct rd_mail_state {
 	const char *mailbox, *msgid, *sender;
 	int64_t received;
-	int finished; /* replied, closed, automatic or rejected */
+	int finished;  /* replied, closed, automatic or rejected */
+	int replyable; /* a person's message without a reply (maybe closed) */
 };
 
 struct rd_mailtrack;

@@ -30,14 +30,17 @@ static const char SQL_REPLIED[] =
     " FROM jsonb_to_recordset($2::jsonb) AS r(mb text, id text, t bigint, ro text, d int,"
     " db int, w bool)"
     " WHERE m.site = $1 AND m.mailbox = r.mb AND m.msgid = r.id AND m.replied_at IS NULL"
-    " AND m.closed_at IS NULL AND m.automatic IS NULL AND NOT m.rejected"
+    " AND m.automatic IS NULL AND NOT m.rejected"
     " RETURNING m.mailbox, m.msgid";
 
+/* Closed without a reply: no reply before the closing, whatever order the
+ * two changes are applied in (a reply after it still counts as a reply). */
 static const char SQL_CLOSED[] =
     "UPDATE reach.mails m SET closed_at = to_timestamp(r.t), closed_how = r.h"
     " FROM jsonb_to_recordset($2::jsonb) AS r(mb text, id text, t bigint, h text)"
     " WHERE m.site = $1 AND m.mailbox = r.mb AND m.msgid = r.id AND m.closed_at IS NULL"
-    " AND m.replied_at IS NULL AND m.automatic IS NULL AND NOT m.rejected"
+    " AND (m.replied_at IS NULL OR m.replied_at > to_timestamp(r.t))"
+    " AND m.automatic IS NULL AND NOT m.rejected"
     " RETURNING m.mailbox, m.msgid";
 
 /* The receipt may not be stored yet: two collectors (Postfix's file and

@@ -16,7 +16,7 @@ fail=0
 skip=0
 failed=""
 start=$(date +%s)
-for t in tests/sim/selftest.py tests/integration/test_*.py; do
+for t in tests/sim/selftest.py tests/sim/selftest_mail.py tests/integration/test_*.py; do
 	case "$t" in *"$pattern"*) ;; *) continue ;; esac
 	echo "=== $t"
 	t0=$(date +%s)

@@ -170,16 +170,16 @@ static void test_long_line(void **state)
 static void test_continuation(void **state)
 {
 	char *path = write_tmp("[postgres]\nconninfo = x\n[redis]\naddress = 127.0.0.1:6379\n"
-			       "[collector \"m\"]\ntype = queuelog\npath = /q\nsite = s\n"
-			       "mailboxes = a@x.fr,\n    b@x.fr,\n\tc@x.fr\nmax_line = 1M\n");
+	                       "[collector \"m\"]\ntype = queuelog\npath = /q\nsite = s\n"
+	                       "mailboxes = a@x.fr,\n    b@x.fr,\n\tc@x.fr\nmax_line = 1M\n");
 	struct errors e = {0};
 	struct rd_config *cfg;
 
 	assert_int_equal(rd_config_load(path, &cfg, collect, &e), 0);
 	assert_string_equal(rd_section_get(rd_config_next(cfg, "collector", NULL), "mailboxes"),
-			    "a@x.fr, b@x.fr, c@x.fr");
+	                    "a@x.fr, b@x.fr, c@x.fr");
 	assert_string_equal(rd_section_get(rd_config_next(cfg, "collector", NULL), "max_line"),
-			    "1M");
+	                    "1M");
 	rd_config_free(cfg);
 	unlink(path);
 }
@@ -192,7 +192,7 @@ int main(void)
 	    cmocka_unit_test(test_contract_config_loads),
 	    cmocka_unit_test(test_errors_have_lines),
 	    cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_continuation),
+	    cmocka_unit_test(test_continuation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

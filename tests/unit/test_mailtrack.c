@@ -174,8 +174,8 @@ static void test_restore_and_replay(void **state)
 {
 	struct seen s;
 	struct rd_mailtrack *t = tracker(&s);
-	struct rd_mail_state open = {"c@x.fr", "<o@ext>", "a@b", 100, 0};
-	struct rd_mail_state done = {"c@x.fr", "<d@ext>", "a@b", 50, 1};
+	struct rd_mail_state open = {"c@x.fr", "<o@ext>", "a@b", 100, 0, 1};
+	struct rd_mail_state done = {"c@x.fr", "<d@ext>", "a@b", 50, 1, 0};
 
 	assert_int_equal(rd_mailtrack_restore(t, &open), 0);
 	assert_int_equal(rd_mailtrack_restore(t, &done), 0);
@@ -184,6 +184,34 @@ static void test_restore_and_replay(void **state)
 	ev(t, RD_MAIL_FLAGS, 60, "c@x.fr", "<d@ext>");
 	assert_int_equal(s.n, 0);
 	assert_int_equal(rd_mailtrack_open_count(t), 1);
+	rd_mailtrack_free(t);
+}
+
+/* A message filed away without a reply, then answered: closed when it was
+ * filed, replied when answered; it left the backlog at the closing. */
+static void test_reply_after_closing(void **state)
+{
+	struct seen s;
+	struct rd_mailtrack *t = tracker(&s);
+	struct rd_mail_event closed = {.type = RD_MAIL_CLOSED,
+	                               .ts = 200,
+	                               .mailbox = "c@x.fr",
+	                               .msgid = "<k@ext>",
+	                               .folder = "Archives"};
+	struct rd_mail_event reply = {.type = RD_MAIL_SENT,
+	                              .ts = 300,
+	                              .mailbox = "c@x.fr",
+	                              .msgid = "<r@x.fr>",
+	                              .in_reply_to = "<k@ext>"};
+
+	ev(t, RD_MAIL_RECEIVED, 100, "c@x.fr", "<k@ext>");
+	assert_int_equal(rd_mailtrack_event(t, &closed), 0);
+	assert_int_equal(rd_mailtrack_open_count(t), 0);
+	assert_int_equal(rd_mailtrack_event(t, &reply), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.ch[1].kind, RD_MC_CLOSED);
+	assert_int_equal(s.ch[2].kind, RD_MC_REPLIED);
+	assert_int_equal(s.ch[2].delay_s, 200);
 	rd_mailtrack_free(t);
 }
 
@@ -249,6 +277,7 @@ int main(void)
 	    cmocka_unit_test(test_automatic_rejected_closed),
 	    cmocka_unit_test(test_restore_and_replay),
 	    cmocka_unit_test(test_reclassified),
+	    cmocka_unit_test(test_reply_after_closing),
 	    cmocka_unit_test(test_gauges),
 	};
 
