@@ -15,6 +15,7 @@ import sys
 import lib
 
 sys.path.insert(0, os.path.join(lib.REPO, "tests", "sim"))
+import mail_config  # noqa: E402
 import truth_mail  # noqa: E402
 
 FIELDS = ("received", "automatic", "rejected", "acknowledged", "replied", "closed")
@@ -33,29 +34,12 @@ def simulate(env, **kw):
 
 
 def write_config(env, out, meta, path):
-    boxes = meta["mailboxes"]
-    users = []
-    for mb in boxes:
-        imap = sorted({u["user"] for u in mb.get("imap", []) if u["user"] != mb["address"]})
-        subm = sorted({u for u in mb.get("submission_users", []) if u != mb["address"]})
-        names = sorted(set(imap) | set(subm))
-        if names:
-            users.append("%s=%s" % (mb["address"], " ".join(names)))
-    aliases = ["%s=%s" % (mb["address"], " ".join(mb["aliases"])) for mb in boxes
-               if mb.get("aliases")]
-    folders = sorted({f for mb in boxes for f in mb.get("closed_folders", [])})
     lines = ["[daemon]", "site = %s" % meta.get("site", "prefecture"),
              "timezone = %s" % meta.get("timezone", "Europe/Paris"),
              "[postgres]", "conninfo = %s" % env.pg.conninfo(),
              "[redis]", "address = unix:%s" % env.redis.sock,
              '[collector "mail"]', "type = maillog", "path = %s" % os.path.join(out, "mail.log"),
-             "mailboxes = %s" % ", ".join(mb["address"] for mb in boxes),
-             "closed_folders = %s" % ", ".join(folders),
-             "timezone = %s" % meta.get("timezone", "Europe/Paris")]
-    if aliases:
-        lines.append("aliases = %s" % ",\n    ".join(aliases))
-    if users:  # one mailbox a line: indented lines continue the value
-        lines.append("users = %s" % ",\n    ".join(users))
+             "timezone = %s" % meta.get("timezone", "Europe/Paris")] + mail_config.keys([meta])
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
