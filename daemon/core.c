@@ -45,6 +45,10 @@ struct rd_collector {
 	uint64_t accepted, rejected, unknown, mail_events;
 	enum coll_state state;
 	int paused, retiring;
+	/* A source read for the first time has no committed position: until one
+	 * is, a rotation would leave its file behind unnoticed after a crash.
+	 * So the first checkpoint is committed at once, reading paused until. */
+	int anchored, anchor_pending;
 	struct rd_ratelimit rl;
 	struct rd_collector *next;
 };
@@ -458,6 +462,14 @@ int rd_collector_checkpoint(struct rd_collector *c, const struct rd_cursor *curs
 	b->cursor = *cursor;
 	b->has_cursor = 1;
 	c->dirty = 0;
+	if (!c->anchored) {
+		if (!c->anchor_pending) {
+			c->anchor_pending = 1;
+			submit(c);
+		}
+		c->paused = 1;
+		return 1;
+	}
 	if (b->ncalls + b->nlines + b->nmails >= core->cfg->batch_max ||
 	    mono_ms() - c->batch_started_ms >= core->cfg->commit_interval_ms)
 		submit(c);
@@ -482,9 +494,20 @@ static void resume_paused(struct rd_core *core)
 	if (rd_ledger_batches(core->ledger) >= MAX_BATCHES_IN_FLIGHT)
 		return;
 	for (struct rd_collector *c = core->collectors; c; c = c->next)
-		if (c->paused && c->state == CS_RUNNING) {
+		if (c->paused && c->state == CS_RUNNING && !c->anchor_pending) {
 			c->paused = 0;
 			c->type->resume(c->priv);
+		}
+}
+
+/* The first position of a collector is in PostgreSQL: it may read on. */
+static void anchor_committed(struct rd_core *core, const struct rd_batch *b)
+{
+	for (struct rd_collector *c = core->collectors; c; c = c->next)
+		if (c->anchor_pending && strcmp(c->name, b->collector) == 0 &&
+		    strcmp(c->site, b->site) == 0) {
+			c->anchor_pending = 0;
+			c->anchored = 1;
 		}
 }
 
@@ -493,6 +516,8 @@ static void batch_done(struct rd_job *job)
 	struct rd_batch *b = (struct rd_batch *)job;
 	struct rd_core *core = job->arg;
 
+	if (job->status == RD_JOB_OK)
+		anchor_committed(core, b);
 	if (job->status == RD_JOB_OK)
 		rd_debug("committed %s/%s: %zu calls (%zu new), offset %llu", b->site, b->collector,
 		         b->ncalls, b->inserted, (unsigned long long)b->cursor.offset);
@@ -640,6 +665,7 @@ static void load_done(struct rd_job *job)
 		c->rejected = col_u64(lj->cursor, 6);
 		c->unknown = col_u64(lj->cursor, 7);
 		resume = &cur;
+		c->anchored = 1;
 	}
 	restore_open(c, lj->open);
 	restore_mails(c, lj->mails);

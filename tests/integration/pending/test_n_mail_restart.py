@@ -71,7 +71,17 @@ def main():
         kills = set(rnd.sample(range(1, len(parts)), 3))
         rotate_at = rnd.choice([i for i in range(1, len(parts)) if i not in kills])
         d = env.start_reachd(cfg)
+        lib.append(log, parts[0])
+        # A source read for the first time is anchored (its first position
+        # committed) before more is read; from then on no kill loses data.
+        conn = env.db()
+        lib.wait_until(lambda: lib.cursor_row(conn, "prefecture", "mail") is not None, 30,
+                       "the first position to be committed", alive=d.alive)
+        conn.close()
         for i, p in enumerate(parts):
+            if i == 0:
+                lib.append(log, BAD[0])
+                continue
             if i == rotate_at:  # the tail drains the renamed file first
                 os.rename(log, log + ".1")
                 lib.log("rotated before piece %d" % i)
