@@ -18,18 +18,23 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE 7200 END
 $$;
 
--- Nearest-rank quantile (rank = ceil(n * pct / 100)) as the bin's lower bound;
--- the same rule as daemon/hist.c.
-CREATE FUNCTION reach.hist_quantile(h integer[], pct integer) RETURNS integer
+-- The bin (0-based) holding the nearest-rank sample, rank = ceil(n * pct / 100);
+-- NULL for an empty histogram. Shared by every histogram layout.
+CREATE FUNCTION reach.hist_rank_bin(h integer[], pct integer) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     WITH b AS (
-        SELECT i - 1 AS bin, c,
+        SELECT i - 1 AS bin,
                sum(c) OVER (ORDER BY i) AS cum,
                sum(c) OVER () AS n
         FROM unnest(h) WITH ORDINALITY AS t(c, i)
     )
-    SELECT reach.hist_bin_low(min(bin)::integer)
-    FROM b WHERE n > 0 AND cum >= (n * pct + 99) / 100
+    SELECT min(bin)::integer FROM b WHERE n > 0 AND cum >= (n * pct + 99) / 100
+$$;
+
+-- A wait quantile: the lower bound of that bin (the rule of daemon/hist.c).
+CREATE FUNCTION reach.hist_quantile(h integer[], pct integer) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT reach.hist_bin_low(reach.hist_rank_bin(h, pct))
 $$;
 
 -- Figures from summed counters (one place for every formula in SQL).

@@ -37,14 +37,7 @@ $$;
 
 CREATE FUNCTION reach.mhist_quantile(h integer[], pct integer) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    WITH b AS (
-        SELECT i - 1 AS bin, c,
-               sum(c) OVER (ORDER BY i) AS cum,
-               sum(c) OVER () AS n
-        FROM unnest(h) WITH ORDINALITY AS t(c, i)
-    )
-    SELECT reach.mhist_bin_low(min(bin)::integer)
-    FROM b WHERE n > 0 AND cum >= (n * pct + 99) / 100
+    SELECT reach.mhist_bin_low(reach.hist_rank_bin(h, pct))
 $$;
 
 -- Each counter is dated at the moment it became known: received at receipt,
