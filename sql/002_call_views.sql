@@ -95,18 +95,19 @@ FROM d,
          d.ivr_handled::bigint, d.sl_answered::bigint, d.wait_answered_sum::bigint,
          d.wait_answered_n::bigint, d.talk_sum::bigint, d.talk_n::bigint, d.wait_hist) f;
 
--- Summed counters for any minute-aligned period [p_from, p_to) per site and
--- queue, reading the coarsest rows that fit: whole UTC days from day rows,
--- whole hours from hour rows, the edges from minute rows. p_from is rounded
--- down and p_to up to the minute. p_site NULL means every site.
-CREATE FUNCTION reach.call_sums(p_site text, p_from timestamptz, p_to timestamptz)
-RETURNS TABLE (site text, queue text, offered bigint, answered bigint, abandoned bigint,
-               short_abandoned bigint, timed_out bigint, transferred bigint,
-               ivr_handled bigint, sl_answered bigint, wait_answered_sum bigint,
-               wait_answered_n bigint, talk_sum bigint, talk_n bigint, wait_hist integer[])
+-- Which aggregate rows make up a period, read at the coarsest grain that
+-- fits: whole UTC days from day rows, whole hours from hour rows, the edges
+-- from minute rows. p_from is rounded down and p_to up to the minute. One row
+-- per grain: buckets in [lo, hi) and not in [skip_lo, skip_hi). Shared by the
+-- call and mail sums. Buckets are UTC whatever the session's TimeZone.
+CREATE FUNCTION reach.period_grains(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (grain text, lo timestamptz, hi timestamptz, skip_lo timestamptz,
+               skip_hi timestamptz)
 LANGUAGE sql STABLE AS $$
-    WITH r AS (
-        -- buckets are UTC: truncate in UTC whatever the session's TimeZone
+    WITH m AS (
+        SELECT date_trunc('minute', p_from, 'UTC') AS f,
+               date_trunc('minute', p_to + interval '59.999999 seconds', 'UTC') AS t
+    ), r AS (
         SELECT f, t,
                CASE WHEN date_trunc('hour', f, 'UTC') = f THEN f
                     ELSE date_trunc('hour', f, 'UTC') + interval '1 hour' END AS h0,
@@ -114,24 +115,32 @@ LANGUAGE sql STABLE AS $$
                CASE WHEN date_trunc('day', f, 'UTC') = f THEN f
                     ELSE date_trunc('day', f, 'UTC') + interval '1 day' END AS d0,
                date_trunc('day', t, 'UTC') AS d1
-        FROM (SELECT date_trunc('minute', p_from, 'UTC') AS f,
-                     date_trunc('minute', p_to + interval '59.999999 seconds', 'UTC') AS t) x
+        FROM m
     )
+    SELECT 'day', d0, d1, d0, d0 FROM r
+    UNION ALL SELECT 'hour', h0, h1, d0, d1 FROM r
+    UNION ALL SELECT 'minute', f, t, h0, h1 FROM r
+$$;
+
+-- Summed counters for any minute-aligned period [p_from, p_to) per site and
+-- queue (see reach.period_grains). p_site NULL means every site.
+CREATE FUNCTION reach.call_sums(p_site text, p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (site text, queue text, offered bigint, answered bigint, abandoned bigint,
+               short_abandoned bigint, timed_out bigint, transferred bigint,
+               ivr_handled bigint, sl_answered bigint, wait_answered_sum bigint,
+               wait_answered_n bigint, talk_sum bigint, talk_n bigint, wait_hist integer[])
+LANGUAGE sql STABLE AS $$
     SELECT a.site, a.queue, sum(a.offered)::bigint, sum(a.answered)::bigint,
            sum(a.abandoned)::bigint, sum(a.short_abandoned)::bigint,
            sum(a.timed_out)::bigint, sum(a.transferred)::bigint,
            sum(a.ivr_handled)::bigint, sum(a.sl_answered)::bigint,
            sum(a.wait_answered_sum)::bigint, sum(a.wait_answered_n)::bigint,
            sum(a.talk_sum)::bigint, sum(a.talk_n)::bigint, reach.hist_sum(a.wait_hist)
-    FROM reach.call_agg a, r
-    WHERE (p_site IS NULL OR a.site = p_site)
-      AND a.bucket >= r.f AND a.bucket < r.t
-      AND CASE a.grain
-            WHEN 'day' THEN a.bucket >= r.d0 AND a.bucket < r.d1
-            WHEN 'hour' THEN a.bucket >= r.h0 AND a.bucket < r.h1
-                         AND NOT (a.bucket >= r.d0 AND a.bucket < r.d1)
-            ELSE NOT (a.bucket >= r.h0 AND a.bucket < r.h1)
-          END
+    FROM reach.call_agg a
+    JOIN reach.period_grains(p_from, p_to) g
+      ON a.grain = g.grain AND a.bucket >= g.lo AND a.bucket < g.hi
+     AND NOT (a.bucket >= g.skip_lo AND a.bucket < g.skip_hi)
+    WHERE p_site IS NULL OR a.site = p_site
     GROUP BY a.site, a.queue
 $$;
 

@@ -64,6 +64,7 @@ CREATE TABLE reach.mail_agg (
     PRIMARY KEY (site, mailbox, grain, bucket)
 );
 
+-- Summed counters for any minute-aligned period (see reach.period_grains).
 CREATE FUNCTION reach.mail_sums(p_site text, p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (site text, mailbox text, received bigint, automatic bigint, rejected bigint,
                acknowledged bigint, replied bigint, within_target bigint, closed bigint,
@@ -71,32 +72,17 @@ RETURNS TABLE (site text, mailbox text, received bigint, automatic bigint, rejec
                delay_business_sum bigint, delay_business_max integer,
                delay_business_hist integer[])
 LANGUAGE sql STABLE AS $$
-    WITH r AS (
-        SELECT f, t,
-               CASE WHEN date_trunc('hour', f, 'UTC') = f THEN f
-                    ELSE date_trunc('hour', f, 'UTC') + interval '1 hour' END AS h0,
-               date_trunc('hour', t, 'UTC') AS h1,
-               CASE WHEN date_trunc('day', f, 'UTC') = f THEN f
-                    ELSE date_trunc('day', f, 'UTC') + interval '1 day' END AS d0,
-               date_trunc('day', t, 'UTC') AS d1
-        FROM (SELECT date_trunc('minute', p_from, 'UTC') AS f,
-                     date_trunc('minute', p_to + interval '59.999999 seconds', 'UTC') AS t) x
-    )
     SELECT a.site, a.mailbox, sum(a.received)::bigint, sum(a.automatic)::bigint,
            sum(a.rejected)::bigint, sum(a.acknowledged)::bigint, sum(a.replied)::bigint,
            sum(a.within_target)::bigint, sum(a.closed)::bigint, sum(a.delay_sum)::bigint,
            max(a.delay_max), reach.hist_sum(a.delay_hist),
            sum(a.delay_business_sum)::bigint, max(a.delay_business_max),
            reach.hist_sum(a.delay_business_hist)
-    FROM reach.mail_agg a, r
-    WHERE (p_site IS NULL OR a.site = p_site)
-      AND a.bucket >= r.f AND a.bucket < r.t
-      AND CASE a.grain
-            WHEN 'day' THEN a.bucket >= r.d0 AND a.bucket < r.d1
-            WHEN 'hour' THEN a.bucket >= r.h0 AND a.bucket < r.h1
-                         AND NOT (a.bucket >= r.d0 AND a.bucket < r.d1)
-            ELSE NOT (a.bucket >= r.h0 AND a.bucket < r.h1)
-          END
+    FROM reach.mail_agg a
+    JOIN reach.period_grains(p_from, p_to) g
+      ON a.grain = g.grain AND a.bucket >= g.lo AND a.bucket < g.hi
+     AND NOT (a.bucket >= g.skip_lo AND a.bucket < g.skip_hi)
+    WHERE p_site IS NULL OR a.site = p_site
     GROUP BY a.site, a.mailbox
 $$;
 
