@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "fnv.h"
 #include "collector.h"
 #include "config.h"
 #include "filesrc.h"
@@ -196,11 +197,7 @@ static void ml_set(struct maillog *q, char **field, const char *src, size_t cap,
 
 static uint64_t ml_hash(const char *s)
 {
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-	return h;
+	return rd_fnv1a_str(RD_FNV_BASIS, s);
 }
 
 /* --- configuration -------------------------------------------------------- */

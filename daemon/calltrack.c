@@ -6,6 +6,8 @@
  * call is still finished once, deterministically, from what is known. */
 #include "calltrack.h"
 
+#include "fnv.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,14 +33,9 @@ struct rd_calltrack {
 
 static uint64_t key_hash(const char *callid, const char *queue)
 {
-	uint64_t h = 1469598103934665603ULL;
+	static const unsigned char sep = 0xff; /* never in a UTF-8 call id */
 
-	for (const unsigned char *p = (const unsigned char *)callid; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	h = (h ^ 0xff) * 1099511628211ULL;
-	for (const unsigned char *p = (const unsigned char *)queue; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return h;
+	return rd_fnv1a_str(rd_fnv1a(rd_fnv1a_str(RD_FNV_BASIS, callid), &sep, 1), queue);
 }
 
 struct rd_calltrack *rd_calltrack_new(const struct rd_calltrack_options *opt,

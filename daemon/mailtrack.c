@@ -7,6 +7,8 @@
  * changes nothing. */
 #include "mailtrack.h"
 
+#include "fnv.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,11 +44,7 @@ struct rd_mailtrack {
 
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return h;
+	return rd_fnv1a_str(RD_FNV_BASIS, s);
 }
 
 struct rd_mailtrack *rd_mailtrack_new(const struct rd_mailtrack_options *opt,

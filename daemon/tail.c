@@ -15,6 +15,8 @@
  * and the outermost frame frees it once the callback has returned. */
 #include "tail.h"
 
+#include "fnv.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,9 +44,6 @@
 #define TAIL_WATCH_MASK                                                                            \
 	(IN_MODIFY | IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE |        \
 	 IN_ATTRIB)
-
-#define FNV_BASIS UINT64_C(14695981039346656037)
-#define FNV_PRIME UINT64_C(1099511628211)
 
 struct rd_tail {
 	struct event_base *base;
@@ -126,11 +125,9 @@ static void tail_schedule(struct rd_tail *t)
 
 uint64_t rd_tail_fingerprint(int fd, uint64_t len)
 {
-	unsigned char b[RD_TAIL_FP_BYTES];
+	unsigned char b[RD_TAIL_FP_BYTES] = {0};
 	size_t want = len < RD_TAIL_FP_BYTES ? (size_t)len : RD_TAIL_FP_BYTES;
 	size_t got = 0;
-	uint64_t h = FNV_BASIS;
-
 	while (got < want) {
 		ssize_t n = pread(fd, b + got, want - got, (off_t)got);
 
@@ -140,11 +137,7 @@ uint64_t rd_tail_fingerprint(int fd, uint64_t len)
 			return 0;
 		got += (size_t)n;
 	}
-	for (size_t i = 0; i < want; i++) {
-		h ^= b[i];
-		h *= FNV_PRIME;
-	}
-	return h;
+	return rd_fnv1a(RD_FNV_BASIS, b, want);
 }
 
 static uint64_t fp_len_for(uint64_t offset)
