@@ -1445,7 +1445,7 @@ static int ml_on_chunk(void *arg, const struct rd_cursor *cursor)
 			safe.fingerprint = 0;
 		}
 	}
-	return rd_collector_checkpoint(q->c, &safe);
+	return rd_collector_checkpoint_behind(q->c, &safe, cursor);
 }
 
 /* --- lifecycle -------------------------------------------------------------- */

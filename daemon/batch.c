@@ -132,8 +132,8 @@ int rd_batch_add_open(struct rd_batch *b, const struct rd_open_call *oc)
 	return failed ? -1 : 0;
 }
 
-int rd_batch_add_line(struct rd_batch *b, uint64_t offset, int unknown, const char *reason,
-                      const char *line, size_t len)
+int rd_batch_add_line(struct rd_batch *b, uint64_t dev, uint64_t ino, uint64_t offset, int unknown,
+                      const char *reason, const char *line, size_t len)
 {
 	struct rd_batch_line *l;
 	int failed = 0;
@@ -142,6 +142,8 @@ int rd_batch_add_line(struct rd_batch *b, uint64_t offset, int unknown, const ch
 		return -1;
 	l = &b->lines[b->nlines++];
 	memset(l, 0, sizeof(*l));
+	l->dev = dev;
+	l->ino = ino;
 	l->offset = offset;
 	l->unknown = unknown;
 	l->reason = dup_or_null(reason, &failed);

@@ -35,8 +35,8 @@ struct rd_batch_mail {
 };
 
 struct rd_batch_line {
-	uint64_t offset;
-	int unknown; /* 0: rejected, 1: unknown event */
+	uint64_t dev, ino, offset; /* the line's own file: 0, 0 = the cursor's */
+	int unknown;               /* 0: rejected, 1: unknown event */
 	char *reason;
 	char *data; /* first bytes of the line */
 	size_t len;
@@ -46,7 +46,8 @@ struct rd_batch {
 	struct rd_job job; /* must stay first: the ledger hands it back */
 	char *site, *collector, *source;
 	int has_cursor;
-	struct rd_cursor cursor;
+	struct rd_cursor cursor;              /* where a restart resumes */
+	struct rd_cursor read;                /* how far lines were read and counted */
 	uint64_t accepted, rejected, unknown; /* running totals at the cursor */
 	struct rd_batch_call *calls;
 	size_t ncalls, capcalls;
@@ -66,8 +67,8 @@ void rd_batch_free(struct rd_batch *b);
 int rd_batch_add_call(struct rd_batch *b, const struct rd_call *c);
 int rd_batch_add_open(struct rd_batch *b, const struct rd_open_call *oc);
 int rd_batch_add_mail(struct rd_batch *b, const struct rd_mail_change *ch);
-int rd_batch_add_line(struct rd_batch *b, uint64_t offset, int unknown, const char *reason,
-                      const char *line, size_t len);
+int rd_batch_add_line(struct rd_batch *b, uint64_t dev, uint64_t ino, uint64_t offset, int unknown,
+                      const char *reason, const char *line, size_t len);
 
 /* The ledger job that writes a batch (store.c). */
 enum rd_job_status rd_store_batch(struct rd_job *job, PGconn *pg);

@@ -79,6 +79,18 @@ void rd_collector_unknown(struct rd_collector *c, uint64_t offset, const char *r
  * (the ledger is full); the core calls resume() later. */
 int rd_collector_checkpoint(struct rd_collector *c, const struct rd_cursor *cursor);
 
+/* The lines that follow come from file dev:ino, the next one at offset
+ * (file sources call it before each line, see filesrc.c). Kept lines are
+ * stored under this identity, and lines a restart reads again are not
+ * counted twice (see rd_collector_checkpoint_behind). */
+void rd_collector_at(struct rd_collector *c, uint64_t dev, uint64_t ino, uint64_t offset);
+
+/* Like rd_collector_checkpoint, for a collector that resumes behind what it
+ * has read (maillog keeps the first line of the oldest open queue-ID life):
+ * resume is where a restart starts, read is how far lines were counted. */
+int rd_collector_checkpoint_behind(struct rd_collector *c, const struct rd_cursor *resume,
+                                   const struct rd_cursor *read);
+
 /* Once mode: the collector reached the end of its source. */
 void rd_collector_done(struct rd_collector *c);
 

@@ -49,6 +49,15 @@ struct rd_collector {
 	 * is, a rotation would leave its file behind unnoticed after a crash.
 	 * So the first checkpoint is committed at once, reading paused until. */
 	int anchored, anchor_pending;
+	/* The file and offset of the line being handled (rd_collector_at): a
+	 * kept line is stored under its own file, not the cursor's. */
+	uint64_t line_dev, line_ino;
+	/* A collector may commit a resume point behind what it had read
+	 * (maillog: the oldest open queue-ID life). After a restart the lines
+	 * before the read mark were counted already: while replaying they are
+	 * not counted again. */
+	struct rd_cursor resumed, read_mark;
+	int replaying;
 	struct rd_ratelimit rl;
 	struct rd_collector *next;
 };
@@ -385,9 +394,27 @@ static int64_t clock_deadline(void *arg, int64_t received)
 	return d >= 0 ? d : received + c->reply_target_days * 86400;
 }
 
+static int same_file(const struct rd_cursor *a, uint64_t dev, uint64_t ino)
+{
+	return a->dev == dev && a->ino == ino;
+}
+
+void rd_collector_at(struct rd_collector *c, uint64_t dev, uint64_t ino, uint64_t offset)
+{
+	c->line_dev = dev;
+	c->line_ino = ino;
+	/* the replay ends at the read mark, or in a file that is neither the
+	 * one resumed nor the one of the mark (the mark's file is gone) */
+	if (c->replaying &&
+	    ((same_file(&c->read_mark, dev, ino) && offset >= c->read_mark.offset) ||
+	     (!same_file(&c->read_mark, dev, ino) && !same_file(&c->resumed, dev, ino))))
+		c->replaying = 0;
+}
+
 void rd_collector_accepted(struct rd_collector *c)
 {
-	c->accepted++;
+	if (!c->replaying)
+		c->accepted++;
 	c->dirty = 1;
 }
 
@@ -398,7 +425,8 @@ static void keep_line(struct rd_collector *c, uint64_t offset, int unknown, cons
 	uint32_t suppressed;
 
 	c->dirty = 1;
-	if (!b || rd_batch_add_line(b, offset, unknown, reason, line, len) != 0)
+	if (!b ||
+	    rd_batch_add_line(b, c->line_dev, c->line_ino, offset, unknown, reason, line, len) != 0)
 		rd_err("collector %s: out of memory keeping a line", c->name);
 	if (rd_ratelimit_allow(&c->rl, &suppressed)) {
 		if (suppressed)
@@ -413,15 +441,18 @@ static void keep_line(struct rd_collector *c, uint64_t offset, int unknown, cons
 void rd_collector_rejected(struct rd_collector *c, uint64_t offset, const char *reason,
                            const char *line, size_t len)
 {
-	c->rejected++;
+	if (!c->replaying)
+		c->rejected++;
 	keep_line(c, offset, 0, reason, line, len);
 }
 
 void rd_collector_unknown(struct rd_collector *c, uint64_t offset, const char *reason,
                           const char *line, size_t len)
 {
-	c->unknown++;
-	c->accepted++;
+	if (!c->replaying) {
+		c->unknown++;
+		c->accepted++;
+	}
 	keep_line(c, offset, 1, reason, line, len);
 }
 
@@ -454,12 +485,20 @@ static void submit(struct rd_collector *c)
 
 int rd_collector_checkpoint(struct rd_collector *c, const struct rd_cursor *cursor)
 {
+	return rd_collector_checkpoint_behind(c, cursor, cursor);
+}
+
+int rd_collector_checkpoint_behind(struct rd_collector *c, const struct rd_cursor *resume,
+                                   const struct rd_cursor *read)
+{
 	struct rd_core *core = c->core;
 	struct rd_batch *b = current_batch(c);
 
 	if (!b)
 		return 1; /* out of memory: pause, retry later */
-	b->cursor = *cursor;
+	b->cursor = *resume;
+	/* while replaying, the old mark stays: it is further on */
+	b->read = c->replaying ? c->read_mark : *read;
 	b->has_cursor = 1;
 	c->dirty = 0;
 	if (!c->anchored) {
@@ -561,7 +600,8 @@ static enum rd_job_status load_run(struct rd_job *job, PGconn *pg)
 	lj->open = NULL;
 	lj->cursor = PQexecParams(pg,
 	                          "SELECT dev, ino, \"offset\", fingerprint, source_size,"
-	                          " lines_accepted, lines_rejected, lines_unknown"
+	                          " lines_accepted, lines_rejected, lines_unknown,"
+	                          " read_dev, read_ino, read_offset"
 	                          " FROM reach.cursors WHERE site = $1 AND collector = $2",
 	                          2, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(lj->cursor) == PGRES_TUPLES_OK)
@@ -666,6 +706,12 @@ static void load_done(struct rd_job *job)
 		c->unknown = col_u64(lj->cursor, 7);
 		resume = &cur;
 		c->anchored = 1;
+		c->resumed = cur;
+		c->read_mark = (struct rd_cursor){.dev = col_u64(lj->cursor, 8),
+		                                  .ino = col_u64(lj->cursor, 9),
+		                                  .offset = col_u64(lj->cursor, 10)};
+		c->replaying = !same_file(&cur, c->read_mark.dev, c->read_mark.ino) ||
+		               c->read_mark.offset > cur.offset;
 	}
 	restore_open(c, lj->open);
 	restore_mails(c, lj->mails);

@@ -139,7 +139,10 @@ static void fs_on_line(void *arg, const char *line, size_t len, uint64_t offset,
 {
 	struct rd_filesrc *fs = arg;
 	struct rd_filesrc_line ln = {.text = line, .len = len, .offset = offset};
+	uint64_t dev, ino;
 
+	rd_tail_identity(fs->tail, &dev, &ino);
+	rd_collector_at(fs->c, dev, ino, offset);
 	if (fs->ops->seen != NULL)
 		fs->ops->seen(fs->arg, offset);
 	if (too_long || len > fs->max_line) {

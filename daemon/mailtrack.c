@@ -101,6 +101,28 @@ void rd_mailtrack_free(struct rd_mailtrack *t)
 	free(t);
 }
 
+/* Dovecot's mail_log cuts a long Message-ID and ends it with "...". The
+ * collector completes it from the deliveries it saw, but after a restart
+ * the delivery may lie before the resume point: the tracker then finds the
+ * message by that prefix among the mailbox's messages (the newest one if
+ * several share it). A linear scan, only for cut IDs it could not place. */
+static struct item *find_cut(const struct rd_mailtrack *t, const char *mailbox, const char *msgid)
+{
+	size_t n = strlen(msgid);
+	struct item *best = NULL;
+
+	if (n < 4 || strcmp(msgid + n - 3, "...") != 0)
+		return NULL;
+	n -= 3;
+	for (size_t i = 0; i < t->nslots; i++)
+		for (struct item *it = t->slots[i]; it; it = it->next)
+			if (strncmp(it->msgid, msgid, n) == 0 && strlen(it->msgid) > n &&
+			    strcmp(it->mailbox, mailbox) == 0 &&
+			    (!best || it->received > best->received))
+				best = it;
+	return best;
+}
+
 /* The message msgid in mailbox. */
 static struct item *find(const struct rd_mailtrack *t, const char *mailbox, const char *msgid)
 {
@@ -114,6 +136,15 @@ static struct item *find(const struct rd_mailtrack *t, const char *mailbox, cons
 		    strcmp(it->mailbox, mailbox) == 0)
 			return it;
 	return NULL;
+}
+
+/* The message a mail_log line names (flags, closing): its ID may be cut. */
+static struct item *find_logged(const struct rd_mailtrack *t, const char *mailbox,
+                                const char *msgid)
+{
+	struct item *it = find(t, mailbox, msgid);
+
+	return it || !msgid || !mailbox ? it : find_cut(t, mailbox, msgid);
 }
 
 static int grow(struct rd_mailtrack *t)
@@ -330,7 +361,7 @@ static void on_sent(struct rd_mailtrack *t, const struct rd_mail_event *ev)
 
 static void on_flags(struct rd_mailtrack *t, const struct rd_mail_event *ev)
 {
-	struct item *it = find(t, ev->mailbox, ev->msgid);
+	struct item *it = find_logged(t, ev->mailbox, ev->msgid);
 
 	if (!it || !it->replyable)
 		return;
@@ -340,7 +371,7 @@ static void on_flags(struct rd_mailtrack *t, const struct rd_mail_event *ev)
 
 static void on_closed(struct rd_mailtrack *t, const struct rd_mail_event *ev)
 {
-	struct item *it = find(t, ev->mailbox, ev->msgid);
+	struct item *it = find_logged(t, ev->mailbox, ev->msgid);
 	struct rd_mail_change ch = {.kind = RD_MC_CLOSED, .ts = ev->ts};
 
 	if (!it || it->finished_at)

@@ -56,19 +56,22 @@ static const char SQL_OPEN_INS[] =
 
 static const char SQL_LINES[] =
     "INSERT INTO reach.source_lines (site, collector, dev, ino, \"offset\", kind, reason, line)"
-    " SELECT $1, $2, $3, $4, r.o, r.k, r.r, decode(r.l, 'hex')"
-    " FROM jsonb_to_recordset($5::jsonb) AS r(o bigint, k text, r text, l text)"
+    " SELECT $1, $2, coalesce(r.d, $3), coalesce(r.i, $4), r.o, r.k, r.r, decode(r.l, 'hex')"
+    " FROM jsonb_to_recordset($5::jsonb) AS r(d bigint, i bigint, o bigint, k text, r text,"
+    " l text)"
     " ON CONFLICT DO NOTHING";
 
 static const char SQL_CURSOR[] =
     "INSERT INTO reach.cursors AS c (site, collector, source, dev, ino, \"offset\","
-    " fingerprint, source_size, lines_accepted, lines_rejected, lines_unknown, committed_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())"
+    " fingerprint, source_size, lines_accepted, lines_rejected, lines_unknown,"
+    " read_dev, read_ino, read_offset, committed_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now())"
     " ON CONFLICT (site, collector) DO UPDATE SET source = excluded.source,"
     " dev = excluded.dev, ino = excluded.ino, \"offset\" = excluded.\"offset\","
     " fingerprint = excluded.fingerprint, source_size = excluded.source_size,"
     " lines_accepted = excluded.lines_accepted, lines_rejected = excluded.lines_rejected,"
-    " lines_unknown = excluded.lines_unknown, committed_at = now()";
+    " lines_unknown = excluded.lines_unknown, read_dev = excluded.read_dev,"
+    " read_ino = excluded.read_ino, read_offset = excluded.read_offset, committed_at = now()";
 
 /* --- statement helpers --------------------------------------------------- */
 
@@ -319,23 +322,36 @@ static char *hex(const char *data, size_t len)
 	return out;
 }
 
+/* One kept line; "d" and "i" (its file) only when it differs from the
+ * cursor's. bigint columns hold the unsigned values' bit patterns. */
+static json_t *line_json(const struct rd_batch_line *l)
+{
+	char *h = hex(l->data, l->len);
+	json_t *o = h ? json_pack("{s:I, s:s, s:o, s:s}", "o", (json_int_t)l->offset, "k",
+	                          l->unknown ? "unknown" : "rejected", "r", jstr(l->reason), "l", h)
+	              : NULL;
+
+	free(h);
+	if (o && (l->dev || l->ino) &&
+	    (json_object_set_new(o, "d", json_integer((json_int_t)l->dev)) != 0 ||
+	     json_object_set_new(o, "i", json_integer((json_int_t)l->ino)) != 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static char *lines_json(const struct rd_batch *b)
 {
 	json_t *arr = json_array();
 
 	for (size_t i = 0; arr && i < b->nlines; i++) {
-		const struct rd_batch_line *l = &b->lines[i];
-		char *h = hex(l->data, l->len);
+		json_t *o = line_json(&b->lines[i]);
 
-		if (!h) {
+		if (!o || json_array_append_new(arr, o) != 0) {
 			json_decref(arr);
 			return NULL;
 		}
-		json_array_append_new(arr,
-		                      json_pack("{s:I, s:s, s:o, s:s}", "o", (json_int_t)l->offset,
-		                                "k", l->unknown ? "unknown" : "rejected", "r",
-		                                jstr(l->reason), "l", h));
-		free(h);
 	}
 	return arr ? dump(arr) : NULL;
 }
@@ -405,18 +421,19 @@ static int write_lines(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 
 static int write_cursor(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 {
-	char v[8][24];
-	const char *p[11] = {b->site, b->collector, b->source};
-	const uint64_t nums[8] = {b->cursor.dev,         b->cursor.ino,  b->cursor.offset,
-	                          b->cursor.fingerprint, b->cursor.size, b->accepted,
-	                          b->rejected,           b->unknown};
+	char v[11][24];
+	const char *p[14] = {b->site, b->collector, b->source};
+	const uint64_t nums[11] = {b->cursor.dev,         b->cursor.ino,  b->cursor.offset,
+	                           b->cursor.fingerprint, b->cursor.size, b->accepted,
+	                           b->rejected,           b->unknown,     b->read.dev,
+	                           b->read.ino,           b->read.offset};
 
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 11; i++) {
 		/* bigint columns hold the unsigned values' bit patterns */
 		snprintf(v[i], sizeof(v[i]), "%lld", (long long)nums[i]);
 		p[3 + i] = v[i];
 	}
-	return exec_simple(&b->job, pg, SQL_CURSOR, 11, p, st);
+	return exec_simple(&b->job, pg, SQL_CURSOR, 14, p, st);
 }
 
 enum rd_job_status rd_store_batch(struct rd_job *job, PGconn *pg)

@@ -870,3 +870,9 @@ void rd_tail_free(struct rd_tail *t)
 	}
 	tail_destroy(t);
 }
+
+void rd_tail_identity(const struct rd_tail *t, uint64_t *dev, uint64_t *ino)
+{
+	*dev = t->fd >= 0 ? t->dev : 0;
+	*ino = t->fd >= 0 ? t->ino : 0;
+}

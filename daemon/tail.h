@@ -57,6 +57,9 @@ void rd_tail_pause(struct rd_tail *t);
 void rd_tail_resume(struct rd_tail *t);
 void rd_tail_free(struct rd_tail *t);
 
+/* The device and inode of the file lines are read from now (0, 0: none). */
+void rd_tail_identity(const struct rd_tail *t, uint64_t *dev, uint64_t *ino);
+
 /* FNV-1a hash of the first min(len, RD_TAIL_FP_BYTES) bytes of a file, used
  * with dev+inode to recognise a file after a restart. A cursor stores the
  * hash over min(offset, RD_TAIL_FP_BYTES) bytes; to check identity the same

@@ -117,6 +117,16 @@ int rd_collector_checkpoint(struct rd_collector *c, const struct rd_cursor *curs
 	return stub_pause;
 }
 
+int rd_collector_checkpoint_behind(struct rd_collector *c, const struct rd_cursor *resume,
+                                   const struct rd_cursor *read)
+{
+	return rd_collector_checkpoint(c, resume);
+}
+
+void rd_collector_at(struct rd_collector *c, uint64_t dev, uint64_t ino, uint64_t offset)
+{
+}
+
 void rd_collector_done(struct rd_collector *c)
 {
 	(void)c;

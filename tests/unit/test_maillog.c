@@ -55,7 +55,8 @@ static struct {
 	unsigned accepted, rejected, unknown;
 	uint64_t rej_off[MAX_REJ];
 	char rej_why[MAX_REJ][64];
-	struct rd_cursor cp; /* last checkpoint */
+	struct rd_cursor cp;   /* last checkpoint */
+	struct rd_cursor read; /* how far it had read then */
 	int ncp, done;
 } G;
 
@@ -128,6 +129,17 @@ int rd_collector_checkpoint(struct rd_collector *c, const struct rd_cursor *curs
 	G.cp = *cursor;
 	G.ncp++;
 	return 0;
+}
+
+int rd_collector_checkpoint_behind(struct rd_collector *c, const struct rd_cursor *resume,
+                                   const struct rd_cursor *read)
+{
+	G.read = *read;
+	return rd_collector_checkpoint(c, resume);
+}
+
+void rd_collector_at(struct rd_collector *c, uint64_t dev, uint64_t ino, uint64_t offset)
+{
 }
 
 void rd_collector_done(struct rd_collector *c)
@@ -634,6 +646,9 @@ static void test_safe_cursor_with_open_life(void **state)
 	assert_int_equal(G.rejected, 0);
 	expect_cursor_at(t.path, start);
 	assert_int_equal(G.cp.size, file_size(t.path));
+	/* the lines after the resume point were read (and counted) */
+	assert_int_equal(G.read.offset, file_size(t.path));
+	assert_int_equal(G.read.ino, G.cp.ino);
 
 	/* crash: the collector is gone; the log goes on */
 	saved = G.cp;

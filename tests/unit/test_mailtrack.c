@@ -187,6 +187,37 @@ static void test_restore_and_replay(void **state)
 	rd_mailtrack_free(t);
 }
 
+/* After a restart past its delivery, a message restored from the database
+ * is closed and flagged by mail_log lines whose Message-ID Dovecot cut to a
+ * prefix ending in "...": the prefix finds it, in its mailbox only. */
+static void test_cut_msgid_after_restore(void **state)
+{
+	struct seen s;
+	struct rd_mailtrack *t = tracker(&s);
+	struct rd_mail_state a = {"c@x.fr", "<AM0PR04-long-id@host.example>", "a@b", 100, 0, 1};
+	struct rd_mail_state b = {"t@x.fr", "<AM0PR04-long-id@host.example>", "a@b", 200, 0, 1};
+	struct rd_mail_state other = {"c@x.fr", "<BB0PR04-long-id@host.example>", "a@b", 150, 0, 1};
+	struct rd_mail_event closed = {.type = RD_MAIL_CLOSED,
+	                               .ts = 300,
+	                               .mailbox = "c@x.fr",
+	                               .msgid = "<AM0PR04-lo...",
+	                               .folder = "Archives"};
+
+	assert_int_equal(rd_mailtrack_restore(t, &a), 0);
+	assert_int_equal(rd_mailtrack_restore(t, &b), 0);
+	assert_int_equal(rd_mailtrack_restore(t, &other), 0);
+	assert_int_equal(rd_mailtrack_event(t, &closed), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.msgid[0], "<AM0PR04-long-id@host.example>");
+	assert_string_equal(s.ch[0].mailbox, "c@x.fr");
+	assert_int_equal(s.ch[0].kind, RD_MC_CLOSED);
+	assert_int_equal(rd_mailtrack_open_count(t), 2);
+	/* a prefix that is no cut (no "...") matches nothing */
+	ev(t, RD_MAIL_CLOSED, 310, "t@x.fr", "<AM0PR04-lo");
+	assert_int_equal(s.n, 1);
+	rd_mailtrack_free(t);
+}
+
 /* A message filed away without a reply, then answered: closed when it was
  * filed, replied when answered; it left the backlog at the closing. */
 static void test_reply_after_closing(void **state)
@@ -276,6 +307,7 @@ int main(void)
 	    cmocka_unit_test(test_answered_flag_and_references),
 	    cmocka_unit_test(test_automatic_rejected_closed),
 	    cmocka_unit_test(test_restore_and_replay),
+	    cmocka_unit_test(test_cut_msgid_after_restore),
 	    cmocka_unit_test(test_reclassified),
 	    cmocka_unit_test(test_reply_after_closing),
 	    cmocka_unit_test(test_gauges),

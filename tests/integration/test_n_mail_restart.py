@@ -131,11 +131,28 @@ def main():
             ck.fail(m)
         ck.ok(True, "figures equal the truth")
         conn = env.db()
+        if last:  # name the messages whose closing differs, to start a diagnosis
+            got = {(r[0], r[1]): r[2] for r in lib.q(
+                conn, "SELECT mailbox, msgid, closed_at IS NOT NULL AND"
+                      " (replied_at IS NULL OR closed_at < replied_at) FROM reach.mails")}
+            for r in tr.rows:
+                if r.is_received and got.get((r.mailbox, r.msgid)) != r.closed_without_reply():
+                    lib.log("closing differs: %s %s qid %s truth closed_at=%s how=%s db=%s" % (
+                        r.mailbox, r.msgid, r.qid, r.closed_at, r.closed_how,
+                        got.get((r.mailbox, r.msgid))))
         rej = lib.q(conn, "SELECT count(*), count(DISTINCT (ino, \"offset\")) FROM reach.source_lines"
                           " WHERE kind = 'rejected'")[0]
         ck.eq("bad lines kept once each", (len(BAD), len(BAD)), tuple(rej))
         conn.close()
         ck.eq("exit status after SIGTERM", 0, d.term())
+        # lines read again after a restart (from the resume point behind
+        # what had been read) are not counted twice
+        conn = env.db()
+        counted = lib.q(conn, "SELECT lines_accepted, lines_rejected FROM reach.cursors"
+                              " WHERE site = 'prefecture' AND collector = 'mail'")[0]
+        conn.close()
+        ck.eq("lines counted once (accepted, rejected)",
+              (sum(p.count(b"\n") for p in parts), len(BAD)), tuple(counted))
         ck.done()
 
 
