@@ -7,7 +7,8 @@
  *
  * A socket source never feeds the core directly: every complete line a
  * client sends is first appended to a spool file and made durable
- * (fdatasync) before anything more is read from that client, and the
+ * (fdatasync, in a worker thread: it can take long, and the loop must not
+ * wait) before anything more is read from the clients, and the
  * collector follows the spool with rd_tail like a file source. So the
  * cursor committed with the rows covers socket input too, a restart resumes
  * where the ledger stopped, and memory stays bounded: when the ledger asks
@@ -44,6 +45,7 @@
 #include "filesrc.h"
 #include "jsonl_parse.h"
 #include "log.h"
+#include "worker.h"
 
 #define JL_DEF_SPOOL     "/var/lib/reachd/spool"
 #define JL_DEF_SPOOL_MAX ((uint64_t)64 << 20)
@@ -101,7 +103,10 @@ struct jsonl {
 
 	int spool_fd;
 	uint64_t spool_dev, spool_ino, spool_size;
-	int unsynced;    /* written since the last fdatasync */
+	int unsynced;    /* written since the last fdatasync began */
+	int syncing;     /* an fdatasync runs in the worker: clients wait */
+	int stopping;
+	struct rd_worker *syncer;
 	int spool_full;  /* spool_max reached: wait for the tail, then rotate */
 	int spool_error; /* a write or sync failed: retried by retry_ev */
 	int64_t rotated_ms;
@@ -601,6 +606,62 @@ static int jl_spool_sync(struct jsonl *j)
 	return 0;
 }
 
+/* An fdatasync of the spool, run by the worker thread. */
+struct jl_sync {
+	struct rd_task task;
+	struct jsonl *j;
+	int fd, err;
+};
+
+static void jl_after_write(struct jsonl *j);
+
+static void jl_sync_run(struct rd_task *task)
+{
+	struct jl_sync *s = (struct jl_sync *)task;
+
+	s->err = fdatasync(s->fd) == 0 ? 0 : errno;
+}
+
+static void jl_sync_done(struct rd_task *task, int cancelled)
+{
+	struct jl_sync *s = (struct jl_sync *)task;
+	struct jsonl *j = s->j;
+
+	j->syncing = 0;
+	if (cancelled || s->err != 0)
+		j->unsynced = 1; /* the close, or the repair, syncs it */
+	if (!cancelled && s->err != 0) {
+		j->spool_error = 1;
+		jl_complain(j, "cannot sync the spool %s: %s; the socket is not read until it works",
+		            j->spool_path, strerror(s->err));
+		jl_arm_retry(j, JL_RETRY_MS);
+	}
+	free(s);
+	if (!j->stopping)
+		jl_after_write(j); /* lines written meanwhile are synced next */
+}
+
+/* Start syncing what was written; clients are not read until it is done.
+ * Without a worker (it could not start) the sync runs here. */
+static void jl_spool_sync_start(struct jsonl *j)
+{
+	struct jl_sync *s;
+
+	if (j->syncing || !j->unsynced || j->spool_error)
+		return;
+	if (j->syncer == NULL || (s = calloc(1, sizeof(*s))) == NULL) {
+		(void)jl_spool_sync(j); /* a failure is reported and retried */
+		return;
+	}
+	s->task.run = jl_sync_run;
+	s->task.done = jl_sync_done;
+	s->j = j;
+	s->fd = j->spool_fd;
+	j->unsynced = 0;
+	j->syncing = 1;
+	rd_worker_submit(j->syncer, &s->task);
+}
+
 /* After a failure: the spool must end with '\n', and be synced, before
  * anything is appended. A partial line that could not be cut off at once is
  * ended with '\n' rather than cut now: the tail may have read its bytes
@@ -676,7 +737,8 @@ static void jl_spool_maybe_rotate(struct jsonl *j)
 {
 	int64_t wait;
 
-	if (j->spool_fd < 0 || j->spool_size < j->spool_max || j->paused || !j->have_last ||
+	if (j->spool_fd < 0 || j->syncing || j->spool_size < j->spool_max || j->paused ||
+	    !j->have_last ||
 	    j->last.dev != j->spool_dev || j->last.ino != j->spool_ino ||
 	    j->last.offset != j->spool_size)
 		return;
@@ -699,7 +761,7 @@ static void jl_spool_maybe_rotate(struct jsonl *j)
 
 static int jl_may_read(const struct jsonl *j)
 {
-	return !j->paused && !j->spool_full && !j->spool_error && j->spool_fd >= 0;
+	return !j->paused && !j->spool_full && !j->spool_error && !j->syncing && j->spool_fd >= 0;
 }
 
 static int jl_conn_set_reading(struct jl_conn *k, int on)
@@ -888,7 +950,7 @@ static void jl_conn_finish(struct jl_conn *k)
 /* After writing: durable before reading on; stop reading when full. */
 static void jl_after_write(struct jsonl *j)
 {
-	(void)jl_spool_sync(j); /* a failure is reported and retried */
+	jl_spool_sync_start(j);
 	if (j->spool_size >= j->spool_max)
 		j->spool_full = 1;
 	jl_update_reading(j);
@@ -990,7 +1052,7 @@ static void jl_retry_cb(evutil_socket_t fd, short what, void *arg)
 			else
 				(void)jl_conn_drain(k);
 		}
-		(void)jl_spool_sync(j);
+		jl_spool_sync_start(j);
 	}
 	if (j->spool_size >= j->spool_max)
 		j->spool_full = 1;
@@ -1138,7 +1200,10 @@ static int jl_start(void *priv, struct event_base *base, const struct rd_cursor 
 	if (rd_filesrc_running(&j->fs) || j->base != NULL || path == NULL)
 		return -1;
 	j->base = base;
+	j->stopping = 0;
 	if (push) {
+		/* without its thread the spool is synced on the loop (logged) */
+		j->syncer = rd_worker_new(base, "jsonl spool");
 		j->retry_ev = evtimer_new(base, jl_retry_cb, j);
 		/* the spool is sealed before the tail can read it */
 		if (j->retry_ev == NULL || jl_spool_open(j) != 0) {
@@ -1181,6 +1246,10 @@ static void jl_stop(void *priv)
 {
 	struct jsonl *j = priv;
 
+	j->stopping = 1;
+	rd_worker_free(j->syncer); /* waits for a sync in progress */
+	j->syncer = NULL;
+	j->syncing = 0;
 	while (j->conns != NULL)
 		jl_conn_free(j->conns);
 	jl_sock_close(j);
