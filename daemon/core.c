@@ -295,14 +295,63 @@ static void warn_planned(const struct rd_config *cfg)
 	}
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A site's messages go through one mail tracker whichever file a line
+ * comes from (see site_tracker), so the mail collectors of a site must
+ * agree on what the tracker and the business clock use. */
+static int check_site_mail(const struct rd_config *cfg, const struct rd_collector *a,
+                           const struct rd_collector *b, rd_config_error_fn err, void *arg)
+{
+	const char *what = NULL;
+
+	if (!a->type->owns || !b->type->owns || strcmp(a->site, b->site) != 0)
+		return 0;
+	if (a->mopt.ack_window_s != b->mopt.ack_window_s)
+		what = "ack_window";
+	else if (a->reply_target_days != b->reply_target_days)
+		what = "reply_target";
+	else if (!same_str(rd_section_get(a->section, "calendar"),
+	                   rd_section_get(b->section, "calendar")))
+		what = "calendar";
+	if (!what)
+		return 0;
+	rd_config_report(cfg, b->section->line, err, arg,
+	                 "collector \"%s\": %s differs from collector \"%s\" of site %s (the"
+	                 " mail of a site is tracked once: give them the same %s)",
+	                 b->name, what, a->name, a->site, what);
+	return 1;
+}
+
 int rd_core_check(const struct rd_config *cfg, rd_config_error_fn err, void *arg)
 {
+	struct rd_collector *all = NULL;
 	int nerr = 0;
 
 	warn_planned(cfg);
 	for (const struct rd_section *s = rd_config_next(cfg, "collector", NULL); s;
-	     s = rd_config_next(cfg, "collector", s))
-		collector_free(collector_build(cfg, s, err, arg, &nerr));
+	     s = rd_config_next(cfg, "collector", s)) {
+		struct rd_collector *c = collector_build(cfg, s, err, arg, &nerr);
+
+		for (const struct rd_collector *o = all; c && o; o = o->next)
+			if (check_site_mail(cfg, o, c, err, arg)) {
+				nerr++;
+				break;
+			}
+		if (c) {
+			c->next = all;
+			all = c;
+		}
+	}
+	while (all) {
+		struct rd_collector *next = all->next;
+
+		collector_free(all);
+		all = next;
+	}
 	return nerr;
 }
 
@@ -736,8 +785,13 @@ static struct rd_mailtrack *site_tracker(struct rd_core *core, const struct rd_c
 	struct site_mail *sm;
 
 	for (sm = core->mail_sites; sm; sm = sm->next)
-		if (strcmp(sm->site, c->site) == 0)
+		if (strcmp(sm->site, c->site) == 0) {
+			/* the site's mail collectors agree (check_site_mail);
+			 * a call collector's defaults do not count */
+			if (c->type->owns)
+				rd_mailtrack_set_options(sm->track, &c->mopt);
 			return sm->track;
+		}
 	sm = calloc(1, sizeof(*sm));
 	if (!sm || !(sm->site = strdup(c->site)) ||
 	    !(sm->track = rd_mailtrack_new(&c->mopt, &clock, on_mail_change, core))) {

@@ -68,6 +68,11 @@ struct rd_mailtrack *rd_mailtrack_new(const struct rd_mailtrack_options *opt,
 	return t;
 }
 
+void rd_mailtrack_set_options(struct rd_mailtrack *t, const struct rd_mailtrack_options *opt)
+{
+	t->opt = *opt;
+}
+
 static void item_free(struct item *it)
 {
 	free(it->mailbox);

@@ -68,6 +68,9 @@ struct rd_mailtrack *rd_mailtrack_new(const struct rd_mailtrack_options *opt,
                                       const struct rd_mail_clock *clock, rd_mail_change_fn fn,
                                       void *arg);
 void rd_mailtrack_free(struct rd_mailtrack *t);
+/* New options (a mail collector of the site started or was reloaded):
+ * they apply to the events that follow. */
+void rd_mailtrack_set_options(struct rd_mailtrack *t, const struct rd_mailtrack_options *opt);
 int rd_mailtrack_event(struct rd_mailtrack *t, const struct rd_mail_event *ev);
 int rd_mailtrack_restore(struct rd_mailtrack *t, const struct rd_mail_state *st);
 

@@ -36,10 +36,21 @@ type = nosuchtype
 path = /var/log/other.log
 [bogus]
 x = 1
+[collector "postfix"]
+type = maillog
+path = /var/log/mail.log
+site = prefecture
+mailboxes = contact@example.gouv.fr
+[collector "dovecot"]
+type = maillog
+path = /var/log/dovecot.log
+site = prefecture
+mailboxes = contact@example.gouv.fr
+ack_window = 30m
 """
 # line -> what is wrong (alternatives allowed for the unknown section: header or key)
 EXPECTED = {3: "bad duration", 5: "unknown key", 14: "bad service_level", 17: "unknown collector type",
-            19: "unknown section"}
+            19: "unknown section", 26: "ack_window differing within a site"}
 ALTERNATIVE = {19: {19, 20}, 17: {16, 17}}
 
 GOOD = """\
@@ -93,6 +104,9 @@ def main():
             m = pat.match(ln.strip())
             if m:
                 lines.add(int(m.group(1)))
+        ck.ok(re.search(r"^%s:26: collector \"dovecot\": ack_window differs from collector"
+                        r" \"postfix\" of site prefecture" % re.escape(bad), out, re.M) is not None,
+              "no exact message for the ack_window differing within a site")
         for n, what in EXPECTED.items():
             ok = bool(lines & ALTERNATIVE.get(n, {n}))
             ck.ok(ok, "no '%s:%d: ...' line for the %s on line %d" % (bad, n, what, n))
