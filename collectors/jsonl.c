@@ -103,8 +103,8 @@ struct jsonl {
 
 	int spool_fd;
 	uint64_t spool_dev, spool_ino, spool_size;
-	int unsynced;    /* written since the last fdatasync began */
-	int syncing;     /* an fdatasync runs in the worker: clients wait */
+	int unsynced; /* written since the last fdatasync began */
+	int syncing;  /* an fdatasync runs in the worker: clients wait */
 	int stopping;
 	struct rd_worker *syncer;
 	int spool_full;  /* spool_max reached: wait for the tail, then rotate */
@@ -632,7 +632,8 @@ static void jl_sync_done(struct rd_task *task, int cancelled)
 		j->unsynced = 1; /* the close, or the repair, syncs it */
 	if (!cancelled && s->err != 0) {
 		j->spool_error = 1;
-		jl_complain(j, "cannot sync the spool %s: %s; the socket is not read until it works",
+		jl_complain(j,
+		            "cannot sync the spool %s: %s; the socket is not read until it works",
 		            j->spool_path, strerror(s->err));
 		jl_arm_retry(j, JL_RETRY_MS);
 	}
@@ -738,8 +739,7 @@ static void jl_spool_maybe_rotate(struct jsonl *j)
 	int64_t wait;
 
 	if (j->spool_fd < 0 || j->syncing || j->spool_size < j->spool_max || j->paused ||
-	    !j->have_last ||
-	    j->last.dev != j->spool_dev || j->last.ino != j->spool_ino ||
+	    !j->have_last || j->last.dev != j->spool_dev || j->last.ino != j->spool_ino ||
 	    j->last.offset != j->spool_size)
 		return;
 	wait = j->rotated_ms + JL_ROTATE_MIN_MS - jl_now_ms();
