@@ -3,6 +3,8 @@
  * with an error is left out of the result. */
 #include "rule.h"
 
+#include "utf8.h"
+
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -572,7 +574,8 @@ static void rule_notify(struct load *ld, struct rd_rule *r)
 			         r->notify[i]);
 }
 
-/* A free label: printable, one line, short enough for a subject. */
+/* A free label: printable UTF-8 on one line, short enough for a subject
+ * (it goes into mail headers). */
 static void rule_severity(struct load *ld, struct rd_rule *r)
 {
 	const struct rd_kv *kv = kv_of(ld->s, "severity");
@@ -584,7 +587,9 @@ static void rule_severity(struct load *ld, struct rd_rule *r)
 			complain(ld, kv->line, "severity: control character");
 			return;
 		}
-	if (!*kv->value || strlen(kv->value) > 32)
+	if (!rd_utf8_valid(kv->value, strlen(kv->value), NULL))
+		complain(ld, kv->line, "severity: not valid UTF-8");
+	else if (!*kv->value || strlen(kv->value) > 32)
 		complain(ld, kv->line, "severity: must be 1 to 32 bytes long");
 	else
 		r->severity = copy_str(ld, kv->value, strlen(kv->value));
