@@ -281,10 +281,13 @@ static struct rd_alert_decision notice(const struct rd_rule *r, struct rd_alert_
 		notified(st, firing_level(st), s->now);
 		return want;
 	}
-	if (trans.action == RD_ACT_RESOLVE)
-		trans.quiet = RD_QUIET_NOT_NOTIFIED;
-	else if (trans.action != RD_ACT_NONE)
+	/* a change that nothing holds yet is not mailed: its problem never
+	 * was (a recovery, or a de-escalation, after a silenced fire) */
+	if (trans.action != RD_ACT_NONE) {
 		trans.quiet = blocked(&trans, s);
+		if (trans.quiet == RD_QUIET_NONE)
+			trans.quiet = RD_QUIET_NOT_NOTIFIED;
+	}
 	return trans;
 }
 

@@ -99,7 +99,7 @@ enum rd_alert_quiet {
 	RD_QUIET_SILENCED,
 	RD_QUIET_FLAPPING,
 	RD_QUIET_CLOSED,       /* outside the rule's calendar */
-	RD_QUIET_NOT_NOTIFIED, /* a recovery of a problem nobody was told of */
+	RD_QUIET_NOT_NOTIFIED, /* the end or easing of a problem nobody was told of */
 };
 
 struct rd_alert_decision {

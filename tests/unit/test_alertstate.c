@@ -472,6 +472,21 @@ static void test_silenced_transitions(void **state)
 	assert_int_equal(d.action, RD_ACT_RESOLVE);
 	assert_int_equal(d.notify, 0);
 	assert_int_equal(d.quiet, RD_QUIET_NOT_NOTIFIED);
+	/* the same for a de-escalation: nobody heard of the critical */
+	f.silenced = 1;
+	d = ev(&f, MIN(6), 0.70, 50);
+	assert_int_equal(d.action, RD_ACT_FIRE);
+	assert_int_equal(d.level, RD_LEVEL_CRITICAL);
+	assert_int_equal(d.quiet, RD_QUIET_SILENCED);
+	f.silenced = 0;
+	f.in_calendar = 0;
+	d = ev(&f, MIN(7), 0.80, 50);
+	assert_int_equal(d.action, RD_ACT_DEESCALATE);
+	assert_int_equal(d.notify, 0);
+	assert_int_equal(d.quiet, RD_QUIET_NOT_NOTIFIED);
+	/* and at opening, the warning nobody was told of goes out */
+	f.in_calendar = 1;
+	EXPECT(&f, MIN(8), 0.80, RD_ACT_FIRE, RD_LEVEL_WARNING, 1);
 	teardown(&f);
 }
 
