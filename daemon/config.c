@@ -222,10 +222,11 @@ static const char *const smtp_keys[] = {"server",        "from",    "starttls", 
                                         "dashboard_url", NULL};
 static const char *const http_keys[] = {"listen", "token_file", NULL};
 static const char *const calendar_keys[] = {"timezone", "hours", "closed", "holidays", NULL};
-static const char *const recipients_keys[] = {"to", "cc", "language", NULL};
+static const char *const recipients_keys[] = {"to",         "cc",           "language",
+                                              "group_wait", "max_per_hour", NULL};
 static const char *const rule_keys[] = {
-    "figure", "scope",     "window",   "warning", "critical", "min_samples", "for",
-    "clear",  "clear_for", "calendar", "repeat",  "notify",   "severity",    NULL};
+    "figure",    "scope",    "window", "warning", "critical", "min_samples", "for",       "clear",
+    "clear_for", "calendar", "repeat", "notify",  "severity", "flap_low",    "flap_high", NULL};
 
 static const struct {
 	const char *kind;
