@@ -34,6 +34,7 @@ sys.dont_write_bytecode = True
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 import socket
@@ -54,6 +55,8 @@ USER = "reachd"
 PASSWORD = "s3cret-lab-password"
 MODES = ("accept", "tempfail", "tempfail-rcpt", "reject-rcpt", "hang", "down")
 BANNER_HOST = "relay.lab.test"
+
+logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's deprecation chatter
 
 
 def free_port():
