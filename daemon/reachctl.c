@@ -527,8 +527,11 @@ int main(int argc, char **argv)
 		case 'f': c.from = optarg; break;
 		case 't':
 			c.to = optarg;
-			if (c.nrcpts < MAX_RCPTS)
-				c.rcpts[c.nrcpts++] = optarg;
+			if (c.nrcpts == MAX_RCPTS) {
+				fprintf(stderr, "reachctl: at most %d --to\n", MAX_RCPTS);
+				return 2;
+			}
+			c.rcpts[c.nrcpts++] = optarg;
 			break;
 		case 'j': c.json = 1; break;
 		default: usage(stderr); return 2;
