@@ -4,7 +4,7 @@
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
-PKGS      = libevent libevent_pthreads hiredis libpq inih jansson
+PKGS      = libevent libevent_pthreads hiredis libpq inih jansson libesmtp-1.0 openssl
 TESTPKGS  = cmocka
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -21,7 +21,8 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIB_SRC  = $(filter-out daemon/main.c daemon/reachctl.c, $(wildcard daemon/*.c)) \
            $(wildcard collectors/*.c)
 SQL      = $(sort $(wildcard sql/[0-9]*.sql))
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/sql_embedded.o
+TEMPLATES = $(sort $(wildcard templates/*.txt templates/*.html templates/*.subject))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/sql_embedded.o $(BUILD)/templates_embedded.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -41,6 +42,13 @@ $(BUILD)/sql_embedded.c: $(BUILD)/tools/embed $(SQL)
 	$(BUILD)/tools/embed $@ $(SQL)
 
 $(BUILD)/sql_embedded.o: $(BUILD)/sql_embedded.c daemon/migrate.h
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# The mail templates, compiled in too; [smtp] templates = DIR overrides them.
+$(BUILD)/templates_embedded.c: $(BUILD)/tools/embed $(TEMPLATES)
+	$(BUILD)/tools/embed -t rd_template_file -a rd_templates -i template.h -f $@ $(TEMPLATES)
+
+$(BUILD)/templates_embedded.o: $(BUILD)/templates_embedded.c daemon/template.h
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libreachd.a: $(LIB_OBJ)
@@ -82,9 +90,11 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/reachd/sql \
+	    $(DESTDIR)$(PREFIX)/share/reachd/templates \
 	    $(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/reachd
 	install -m 0755 $(BUILD)/reachd $(BUILD)/reachctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(SQL) $(DESTDIR)$(PREFIX)/share/reachd/sql/
+	install -m 0644 $(TEMPLATES) $(DESTDIR)$(PREFIX)/share/reachd/templates/
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' systemd/reachd.service.in > $(DESTDIR)/lib/systemd/system/reachd.service
 	install -m 0640 systemd/reachd.conf.example $(DESTDIR)/etc/reachd/reachd.conf.example
 
@@ -92,7 +102,7 @@ FMT_SRC = $(wildcard daemon/*.[ch] collectors/*.[ch] tests/unit/*.[ch] tools/*.c
 format:
 	clang-format -i $(FMT_SRC)
 
-lint: $(BUILD)/sql_embedded.c
+lint: $(BUILD)/sql_embedded.c $(BUILD)/templates_embedded.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --std=c11 --inline-suppr -D_GNU_SOURCE -Idaemon -Icollectors \
 	    --suppress=missingIncludeSystem daemon collectors

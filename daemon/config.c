@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "cache_addr.h"
+#include "mailmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -217,9 +218,9 @@ static const char *const daemon_keys[] = {
     "site", "commit_interval", "batch_max", "refresh_interval", "max_call", "timezone", NULL};
 static const char *const postgres_keys[] = {"conninfo", "password_file", NULL};
 static const char *const redis_keys[] = {"address", "password_file", "db", "timeout", "ttl", NULL};
-static const char *const smtp_keys[] = {"server",        "from",    "starttls", "username",
-                                        "password_file", "timeout", "helo",     "language",
-                                        "dashboard_url", NULL};
+static const char *const smtp_keys[] = {
+    "server",   "from",          "starttls", "username",   "password_file", "timeout", "helo",
+    "language", "dashboard_url", "ca_file",  "tls_verify", "templates",     NULL};
 static const char *const http_keys[] = {"listen", "token_file", NULL};
 static const char *const calendar_keys[] = {"timezone", "hours", "closed", "holidays", NULL};
 static const char *const recipients_keys[] = {"to",         "cc",           "language",
@@ -530,6 +531,141 @@ static int valid_timezone(const char *tz)
 	return tzfile(path);
 }
 
+/* --- [smtp] ---------------------------------------------------------------- */
+
+/* "host:port" or "host", port in range, no white space or brackets. */
+static int server_ok(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (!*v || v[0] == ':' || strpbrk(v, " \t[]") || (colon && strchr(v, ':') != colon))
+		return 0;
+	if (!colon)
+		return 1;
+	port = strtol(colon + 1, &end, 10);
+	return end != colon + 1 && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+/* from = address, or Display Name <address>. */
+static void get_from(struct load_state *st, const struct rd_section *s, struct rd_config *c)
+{
+	const struct rd_kv *kv = section_kv(s, "from");
+	const char *v, *lt;
+	char err[256];
+	size_t n;
+
+	if (!kv) {
+		report(st, s->line, "[smtp] needs from (the sender address of the alerts)");
+		return;
+	}
+	v = kv->value;
+	lt = strrchr(v, '<');
+	n = strlen(v);
+	if (lt && n > 0 && v[n - 1] == '>') {
+		size_t name = (size_t)(lt - v);
+
+		while (name > 0 && isspace((unsigned char)v[name - 1]))
+			name--;
+		c->smtp.from_name = name ? strndup(v, name) : NULL;
+		c->smtp.from = strndup(lt + 1, (size_t)(v + n - 1 - lt - 1));
+	} else {
+		c->smtp.from = strdup(v);
+	}
+	if (c->smtp.from && rd_mail_address_check(c->smtp.from, err, sizeof(err)) != 0)
+		report(st, kv->line, "from: %s", err);
+}
+
+static void get_starttls(struct load_state *st, const struct rd_section *s, struct rd_config *c)
+{
+	const struct rd_kv *kv = section_kv(s, "starttls");
+	char err[256];
+	int b;
+
+	if (!kv)
+		return;
+	if (strcasecmp(kv->value, "required") == 0)
+		c->smtp.starttls = RD_STARTTLS_REQUIRED;
+	else if (rd_parse_bool(kv->value, &b, err, sizeof(err)) == 0)
+		c->smtp.starttls = b ? RD_STARTTLS_REQUIRED : RD_STARTTLS_NO;
+	else
+		report(st, kv->line,
+		       "starttls: '%s' is neither required nor no (STARTTLS \"when offered\" "
+		       "can be stripped by anyone on the path)",
+		       kv->value);
+}
+
+static void check_smtp_auth(struct load_state *st, const struct rd_section *s, struct rd_config *c)
+{
+	const struct rd_kv *kv = section_kv(s, "username");
+
+	if (!kv)
+		return;
+	if (c->smtp.starttls != RD_STARTTLS_REQUIRED)
+		report(st, kv->line,
+		       "username needs starttls = required (the password would cross the network "
+		       "in clear)");
+	if (!c->smtp.password || !*c->smtp.password)
+		report(st, kv->line,
+		       "username is set but no password: password_file, $REACHD_SMTP_PASSWORD or "
+		       "the smtp-password credential");
+}
+
+static void check_smtp_values(struct load_state *st, const struct rd_section *s,
+                              struct rd_config *c)
+{
+	const struct rd_kv *kv;
+	char err[256];
+	struct stat sb;
+
+	if ((kv = section_kv(s, "server")) && !server_ok(kv->value))
+		report(st, kv->line, "server: '%s' is not host:port (e.g. localhost:25)",
+		       kv->value);
+	if ((kv = section_kv(s, "helo")) && (!*kv->value || strpbrk(kv->value, " \t<>")))
+		report(st, kv->line, "helo: '%s' is not a host name", kv->value);
+	if ((kv = section_kv(s, "language")) && strcmp(kv->value, "fr") != 0 &&
+	    strcmp(kv->value, "en") != 0)
+		report(st, kv->line, "language: '%s' is not fr or en", kv->value);
+	if ((kv = section_kv(s, "tls_verify")) &&
+	    rd_parse_bool(kv->value, &c->smtp.tls_verify, err, sizeof(err)) != 0)
+		report(st, kv->line, "tls_verify: %s", err);
+	if ((kv = section_kv(s, "ca_file")) && access(kv->value, R_OK) != 0)
+		report(st, kv->line, "ca_file: cannot read %s: %s", kv->value, strerror(errno));
+	if ((kv = section_kv(s, "templates")) &&
+	    (stat(kv->value, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+		report(st, kv->line, "templates: %s is not a directory", kv->value);
+	if ((kv = section_kv(s, "dashboard_url")) &&
+	    ((strncmp(kv->value, "https://", 8) != 0 && strncmp(kv->value, "http://", 7) != 0) ||
+	     strpbrk(kv->value, " \t\"<>")))
+		report(st, kv->line, "dashboard_url: '%s' is not an http(s) URL", kv->value);
+}
+
+static void load_smtp(struct load_state *st)
+{
+	struct rd_config *c = st->cfg;
+	const struct rd_section *s = find_section(c, "smtp", NULL);
+
+	if (!s)
+		return;
+	c->smtp_present = 1;
+	get_string(st, s, "server", &c->smtp.server);
+	if (!c->smtp.server)
+		report(st, s->line, "[smtp] needs server (host:port of the relay)");
+	get_from(st, s, c);
+	get_starttls(st, s, c);
+	get_string(st, s, "username", &c->smtp.username);
+	get_secret(st, s, "REACHD_SMTP_PASSWORD", "smtp-password", &c->smtp.password);
+	get_string(st, s, "helo", &c->smtp.helo);
+	get_string(st, s, "ca_file", &c->smtp.ca_file);
+	get_duration(st, s, "timeout", 1000, &c->smtp.timeout_ms);
+	get_string(st, s, "language", &c->smtp_language);
+	get_string(st, s, "dashboard_url", &c->smtp_dashboard_url);
+	get_string(st, s, "templates", &c->smtp_templates);
+	check_smtp_values(st, s, c);
+	check_smtp_auth(st, s, c);
+}
+
 static void load_typed(struct load_state *st)
 {
 	struct rd_config *c = st->cfg;
@@ -592,6 +728,7 @@ static void load_typed(struct load_state *st)
 	}
 	if (!rd_config_next(c, "collector", NULL))
 		report(st, st->line, "at least one [collector \"NAME\"] section is required");
+	load_smtp(st);
 }
 
 static void set_defaults(struct rd_config *c)
@@ -602,6 +739,8 @@ static void set_defaults(struct rd_config *c)
 	c->max_call_ms = 4 * 3600 * 1000;
 	c->redis_timeout_ms = 5000;
 	c->redis_ttl_s = 900;
+	c->smtp.timeout_ms = 30000;
+	c->smtp.tls_verify = 1;
 }
 
 int rd_config_load(const char *path, struct rd_config **out, rd_config_error_fn err, void *arg)
@@ -665,5 +804,17 @@ void rd_config_free(struct rd_config *cfg)
 	if (cfg->redis_password)
 		memset(cfg->redis_password, 0, strlen(cfg->redis_password));
 	free(cfg->redis_password);
+	free(cfg->smtp.server);
+	free(cfg->smtp.helo);
+	free(cfg->smtp.from);
+	free(cfg->smtp.from_name);
+	free(cfg->smtp.username);
+	if (cfg->smtp.password)
+		memset(cfg->smtp.password, 0, strlen(cfg->smtp.password));
+	free(cfg->smtp.password);
+	free(cfg->smtp.ca_file);
+	free(cfg->smtp_language);
+	free(cfg->smtp_dashboard_url);
+	free(cfg->smtp_templates);
 	free(cfg);
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mailer.h"
+
 /* One key = value of a section, with its line for error messages. */
 struct rd_kv {
 	char *key;
@@ -41,6 +43,13 @@ struct rd_config {
 	int redis_db;
 	int64_t redis_timeout_ms;
 	int64_t redis_ttl_s;
+	/* [smtp]; without it (smtp_present = 0) alerts are recorded, not mailed */
+	int smtp_present;
+	struct rd_smtp_settings smtp; /* password from password_file, $REACHD_SMTP_PASSWORD
+	                               * or the smtp-password credential */
+	char *smtp_language;          /* templates' language: "fr" (default) or "en" */
+	char *smtp_dashboard_url;     /* link in the mails, or NULL */
+	char *smtp_templates;         /* directory whose files replace shipped templates */
 	/* named sections; collectors are validated by their type (core) */
 	struct rd_section *sections;
 	size_t nsections;

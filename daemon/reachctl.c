@@ -3,6 +3,7 @@
  * I/O is fine here: this is a short-lived command, not the daemon. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -10,21 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cache.h"
 #include "cache_addr.h"
 #include "config.h"
+#include "mailer.h"
+#include "mailmsg.h"
+#include "template.h"
+#include "tz.h"
 #include "version.h"
 
 #define DEFAULT_CONFIG "/etc/reachd/reachd.conf"
 #define FLOAT8OID      701
 #define INT4OID        23
 #define INT8OID        20
+#define MAX_RCPTS      16
 
 struct ctl {
 	struct rd_config *cfg;
 	PGconn *pg;
 	const char *site, *queue, *mailbox, *from, *to;
+	const char *rcpts[MAX_RCPTS]; /* every --to, for test-mail */
+	size_t nrcpts;
 	int json;
 };
 
@@ -39,6 +49,9 @@ static void usage(FILE *out)
 	        "  status [--json]\n"
 	        "             each collector's source, cursor, lag and line counts; the state of\n"
 	        "             PostgreSQL and Redis\n"
+	        "  test-mail --to ADDRESS [--to ADDRESS...]\n"
+	        "             send the test message through the [smtp] relay and print its\n"
+	        "             answer for each recipient; exit 0 only if it accepted them all\n"
 	        "T is ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29 08:00+01:00, 2026-11-29); UTC\n"
 	        "when no offset is given. Periods are aligned to whole minutes.\n");
 }
@@ -368,6 +381,118 @@ static int cmd_status(struct ctl *c)
 	return c->pg ? 0 : 1;
 }
 
+/* --- test-mail ----------------------------------------------------------- */
+
+/* now, in the site's zone, for the test message's text */
+static void local_now(const struct rd_config *cfg, time_t now, const char *lang, char *buf,
+                      size_t len)
+{
+	const char *zone = cfg->timezone ? cfg->timezone : "Europe/Paris";
+	char err[256];
+	struct rd_tz *tz = rd_tz_load(zone, err, sizeof(err));
+	time_t local = now + (tz ? rd_tz_offset(tz, now) : 0);
+	struct tm tm;
+
+	if (!gmtime_r(&local, &tm)) {
+		snprintf(buf, len, "?");
+	} else {
+		char day[32];
+
+		strftime(day, sizeof(day),
+		         strcmp(lang, "fr") == 0 ? "%d/%m/%Y %H:%M:%S" : "%Y-%m-%d %H:%M:%S",
+		         &tm); /* digits only: no locale in these formats */
+		snprintf(buf, len, "%s (%s)", day, tz ? zone : "UTC");
+	}
+	rd_tz_free(tz);
+}
+
+/* Render the test template and compose the message. 0, or 1 with a message. */
+static int test_message(const struct ctl *c, const char *msgid, char **out)
+{
+	const struct rd_config *cfg = c->cfg;
+	const char *lang = cfg->smtp_language ? cfg->smtp_language : "fr";
+	char date[96], err[512];
+	const struct rd_tmpl_var vars[] = {{"site", cfg->site ? cfg->site : "reachd"},
+	                                   {"server", cfg->smtp.server},
+	                                   {"date", date},
+	                                   {"dashboard_url", cfg->smtp_dashboard_url}};
+	struct rd_mailbox to[MAX_RCPTS];
+	struct rd_mail_parts parts;
+	struct rd_mailmsg m = {.from = {cfg->smtp.from, cfg->smtp.from_name},
+	                       .to = to,
+	                       .nto = c->nrcpts,
+	                       .message_id = msgid,
+	                       .date = time(NULL)};
+	int rc = 1;
+
+	local_now(cfg, m.date, lang, date, sizeof(date));
+	for (size_t i = 0; i < c->nrcpts; i++)
+		to[i] = (struct rd_mailbox){c->rcpts[i], NULL};
+	if (rd_template_render_mail(cfg->smtp_templates, "test", lang, vars, 4, &parts, err,
+	                            sizeof(err)) != 0) {
+		fprintf(stderr, "reachctl: %s\n", err);
+	} else {
+		m.subject = parts.subject;
+		m.text = parts.text;
+		m.html = parts.html;
+		if (rd_mailmsg_compose(&m, out, err, sizeof(err)) != 0)
+			fprintf(stderr, "reachctl: cannot compose the test message: %s\n", err);
+		else
+			rc = 0;
+	}
+	rd_mail_parts_clear(&parts);
+	return rc;
+}
+
+static void print_answer(const char *who, enum rd_mail_outcome o, int code, const char *text)
+{
+	if (code)
+		printf("%s: %s: %d %s\n", who, rd_mail_outcome_name(o), code, text);
+	else
+		printf("%s: %s: %s\n", who, rd_mail_outcome_name(o), text);
+}
+
+static int cmd_test_mail(struct ctl *c)
+{
+	const struct rd_config *cfg = c->cfg;
+	struct rd_mailer *mailer = NULL;
+	struct rd_mail_result res;
+	char err[512], msgid[300], *message = NULL;
+	int rc;
+
+	if (!cfg->smtp_present) {
+		fprintf(stderr, "reachctl: %s has no [smtp] section\n", cfg->path);
+		return 1;
+	}
+	if (c->nrcpts == 0) {
+		fprintf(stderr, "reachctl: test-mail needs --to ADDRESS\n");
+		return 2;
+	}
+	/* the sender's domain names where the test came from */
+	snprintf(msgid, sizeof(msgid), "<test-%lld-%ld@%s>", (long long)time(NULL), (long)getpid(),
+	         strchr(cfg->smtp.from, '@') + 1);
+	if (rd_mailer_new(&cfg->smtp, &mailer, err, sizeof(err)) != 0) {
+		fprintf(stderr, "reachctl: [smtp]: %s\n", err);
+		return 1;
+	}
+	if (test_message(c, msgid, &message) != 0) {
+		rd_mailer_free(mailer);
+		return 1;
+	}
+	printf("Message-ID: %s\nrelay: %s%s%s\n", msgid, cfg->smtp.server,
+	       cfg->smtp.starttls == RD_STARTTLS_REQUIRED ? ", STARTTLS" : "",
+	       cfg->smtp.username ? ", AUTH" : "");
+	fflush(stdout);
+	rc = rd_mailer_send(mailer, c->rcpts, c->nrcpts, message, &res) == 0 ? 0 : 1;
+	for (size_t i = 0; i < res.nrcpt; i++)
+		print_answer(c->rcpts[i], res.rcpt[i].outcome, res.rcpt[i].code, res.rcpt[i].text);
+	print_answer("result", res.outcome, res.code, res.text);
+	rd_mail_result_clear(&res);
+	free(message);
+	rd_mailer_free(mailer);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -400,19 +525,33 @@ int main(int argc, char **argv)
 		case 'q': c.queue = optarg; break;
 		case 'm': c.mailbox = optarg; break;
 		case 'f': c.from = optarg; break;
-		case 't': c.to = optarg; break;
+		case 't':
+			c.to = optarg;
+			if (c.nrcpts == MAX_RCPTS) {
+				fprintf(stderr, "reachctl: at most %d --to\n", MAX_RCPTS);
+				return 2;
+			}
+			c.rcpts[c.nrcpts++] = optarg;
+			break;
 		case 'j': c.json = 1; break;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (strcmp(cmd, "indicators") != 0 && strcmp(cmd, "status") != 0) {
+	if (strcmp(cmd, "indicators") != 0 && strcmp(cmd, "status") != 0 &&
+	    strcmp(cmd, "test-mail") != 0) {
 		fprintf(stderr, "reachctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN); /* libESMTP and hiredis write to sockets */
 	if (rd_config_load(config, &c.cfg, print_error, NULL) != 0) {
 		rd_config_free(c.cfg);
 		return 1;
+	}
+	if (strcmp(cmd, "test-mail") == 0) {
+		rc = cmd_test_mail(&c); /* needs neither PostgreSQL nor Redis */
+		rd_config_free(c.cfg);
+		return rc;
 	}
 	c.pg = pg_connect(c.cfg);
 	if (strcmp(cmd, "indicators") == 0)

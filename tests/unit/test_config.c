@@ -184,6 +184,67 @@ static void test_continuation(void **state)
 	unlink(path);
 }
 
+#define BASE                                                                                       \
+	"[postgres]\nconninfo = x\n[redis]\naddress = 127.0.0.1:6379\n"                            \
+	"[collector \"m\"]\ntype = queuelog\npath = /q\nsite = s\n"
+
+/* [smtp]: typed values, and each mistake on its own line. */
+static void test_smtp_section(void **state)
+{
+	char *path =
+	    write_tmp(BASE "[smtp]\nserver = relay.example.gouv.fr:587\n"
+	                   "from = Indicateurs d'accueil <reachd@example.gouv.fr>\n"
+	                   "starttls = required\nusername = reachd\ntimeout = 20s\n"
+	                   "helo = reachd.example.gouv.fr\nlanguage = en\ntls_verify = no\n"
+	                   "dashboard_url = https://reach.example.gouv.fr/\n");
+	char expect[600];
+	struct errors e = {0};
+	struct rd_config *cfg;
+
+	setenv("REACHD_SMTP_PASSWORD", "pw", 1);
+	assert_int_equal(rd_config_load(path, &cfg, collect, &e), 0);
+	assert_int_equal(cfg->smtp_present, 1);
+	assert_string_equal(cfg->smtp.server, "relay.example.gouv.fr:587");
+	assert_string_equal(cfg->smtp.from, "reachd@example.gouv.fr");
+	assert_string_equal(cfg->smtp.from_name, "Indicateurs d'accueil");
+	assert_int_equal(cfg->smtp.starttls, RD_STARTTLS_REQUIRED);
+	assert_string_equal(cfg->smtp.password, "pw");
+	assert_int_equal(cfg->smtp.timeout_ms, 20000);
+	assert_int_equal(cfg->smtp.tls_verify, 0);
+	assert_string_equal(cfg->smtp_language, "en");
+	rd_config_free(cfg);
+	unlink(path);
+	unsetenv("REACHD_SMTP_PASSWORD");
+
+	path = write_tmp(BASE "[smtp]\nserver = relay:99999\nfrom = <reachd at example>\n"
+	                      "starttls = opportunistic\nusername = reachd\nlanguage = de\n"
+	                      "ca_file = /nonexistent/ca.pem\ntimeout = 10ms\n");
+	assert_int_equal(rd_config_load(path, &cfg, collect, &e), 8);
+	rd_config_free(cfg);
+	/* in the order they are checked: as read, then values, then AUTH */
+	snprintf(expect, sizeof(expect),
+	         "%s:11: from: 'reachd at example' is not a valid address: it contains a space",
+	         path);
+	assert_string_equal(e.msgs[0], expect);
+	snprintf(expect, sizeof(expect),
+	         "%s:12: starttls: 'opportunistic' is neither required nor no", path);
+	assert_int_equal(strncmp(e.msgs[1], expect, strlen(expect)), 0);
+	snprintf(expect, sizeof(expect), "%s:16: timeout: must be at least 1000 ms", path);
+	assert_string_equal(e.msgs[2], expect);
+	snprintf(expect, sizeof(expect),
+	         "%s:10: server: 'relay:99999' is not host:port (e.g. localhost:25)", path);
+	assert_string_equal(e.msgs[3], expect);
+	snprintf(expect, sizeof(expect), "%s:14: language: 'de' is not fr or en", path);
+	assert_string_equal(e.msgs[4], expect);
+	snprintf(expect, sizeof(expect), "%s:15: ca_file: cannot read /nonexistent/ca.pem:", path);
+	assert_int_equal(strncmp(e.msgs[5], expect, strlen(expect)), 0);
+	snprintf(expect, sizeof(expect), "%s:13: username needs starttls = required", path);
+	assert_int_equal(strncmp(e.msgs[6], expect, strlen(expect)), 0);
+	snprintf(expect, sizeof(expect), "%s:13: username is set but no password", path);
+	assert_int_equal(strncmp(e.msgs[7], expect, strlen(expect)), 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +254,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_have_lines),
 	    cmocka_unit_test(test_long_line),
 	    cmocka_unit_test(test_continuation),
+	    cmocka_unit_test(test_smtp_section),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
