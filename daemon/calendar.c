@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
 #include "tz.h"
 
 #define DAY        86400
@@ -1070,4 +1071,34 @@ int rd_calendar_set(struct rd_calendar *cal, const char *key, const char *value,
 	/* every cached year depends on all four keys */
 	cache_reset(cal->cache);
 	return 0;
+}
+
+struct rd_calendar *rd_calendar_load(const struct rd_config *cfg, const char *name, char *err,
+                                     size_t errlen)
+{
+	const struct rd_section *s;
+	struct rd_calendar *cal;
+
+	for (s = rd_config_next(cfg, "calendar", NULL); s; s = rd_config_next(cfg, "calendar", s))
+		if (strcmp(s->name, name) == 0)
+			break;
+	if (!s) {
+		snprintf(err, errlen, "no [calendar \"%s\"] section", name);
+		return NULL;
+	}
+	if (!(cal = rd_calendar_new())) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < s->nkv; i++) {
+		char why[256];
+
+		if (rd_calendar_set(cal, s->kv[i].key, s->kv[i].value, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "calendar \"%s\" (line %d): %.200s", name,
+			         s->kv[i].line, why);
+			rd_calendar_free(cal);
+			return NULL;
+		}
+	}
+	return cal;
 }

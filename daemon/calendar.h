@@ -53,6 +53,13 @@ void rd_calendar_free(struct rd_calendar *cal);
 int rd_calendar_set(struct rd_calendar *cal, const char *key, const char *value, char *err,
                     size_t errlen);
 
+/* The calendar of section [calendar "name"] of cfg: NULL with the reason
+ * in err when there is no such section, a key is wrong (its line is
+ * named), or out of memory. */
+struct rd_config;
+struct rd_calendar *rd_calendar_load(const struct rd_config *cfg, const char *name, char *err,
+                                     size_t errlen);
+
 /* 1 if the office is open at instant t (an opening range includes its
  * start and excludes its end), else 0. */
 int rd_calendar_is_open(const struct rd_calendar *cal, int64_t t);

@@ -218,9 +218,10 @@ static const char *const daemon_keys[] = {
     "site", "commit_interval", "batch_max", "refresh_interval", "max_call", "timezone", NULL};
 static const char *const postgres_keys[] = {"conninfo", "password_file", NULL};
 static const char *const redis_keys[] = {"address", "password_file", "db", "timeout", "ttl", NULL};
-static const char *const smtp_keys[] = {
-    "server",   "from",          "starttls", "username",   "password_file", "timeout", "helo",
-    "language", "dashboard_url", "ca_file",  "tls_verify", "templates",     NULL};
+static const char *const smtp_keys[] = {"server",        "from",      "starttls",   "username",
+                                        "password_file", "timeout",   "helo",       "language",
+                                        "dashboard_url", "ca_file",   "tls_verify", "templates",
+                                        "retry",         "retry_max", NULL};
 static const char *const http_keys[] = {"listen", "token_file", NULL};
 static const char *const calendar_keys[] = {"timezone", "hours", "closed", "holidays", NULL};
 static const char *const recipients_keys[] = {"to",         "cc",           "language",
@@ -662,6 +663,10 @@ static void load_smtp(struct load_state *st)
 	get_string(st, s, "language", &c->smtp_language);
 	get_string(st, s, "dashboard_url", &c->smtp_dashboard_url);
 	get_string(st, s, "templates", &c->smtp_templates);
+	get_duration(st, s, "retry", 1000, &c->smtp_retry_ms);
+	get_duration(st, s, "retry_max", 1000, &c->smtp_retry_max_ms);
+	if (c->smtp_retry_max_ms < c->smtp_retry_ms)
+		c->smtp_retry_max_ms = c->smtp_retry_ms;
 	check_smtp_values(st, s, c);
 	check_smtp_auth(st, s, c);
 }
@@ -741,6 +746,8 @@ static void set_defaults(struct rd_config *c)
 	c->redis_ttl_s = 900;
 	c->smtp.timeout_ms = 30000;
 	c->smtp.tls_verify = 1;
+	c->smtp_retry_ms = 30000;
+	c->smtp_retry_max_ms = 600000;
 }
 
 int rd_config_load(const char *path, struct rd_config **out, rd_config_error_fn err, void *arg)

@@ -50,6 +50,8 @@ struct rd_config {
 	char *smtp_language;          /* templates' language: "fr" (default) or "en" */
 	char *smtp_dashboard_url;     /* link in the mails, or NULL */
 	char *smtp_templates;         /* directory whose files replace shipped templates */
+	int64_t smtp_retry_ms;        /* first wait after a temporary failure (default 30s) */
+	int64_t smtp_retry_max_ms;    /* the wait doubles up to this (default 10m) */
 	/* named sections; collectors are validated by their type (core) */
 	struct rd_section *sections;
 	size_t nsections;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "batch.h"
 #include "cache.h"
 #include "calendar.h"
@@ -17,8 +18,10 @@
 #include "ledger.h"
 #include "log.h"
 #include "mailtrack.h"
+#include "outbox.h"
 #include "refresh.h"
 #include "registry.h"
+#include "rule.h"
 #include "version.h"
 
 #define MAX_BATCHES_IN_FLIGHT 4  /* per daemon: beyond this, sources pause */
@@ -52,6 +55,7 @@ struct rd_collector {
 	/* The file and offset of the line being handled (rd_collector_at): a
 	 * kept line is stored under its own file, not the cursor's. */
 	uint64_t line_dev, line_ino;
+	int64_t last_line_at; /* wall clock, for no_data rules */
 	/* A collector may commit a resume point behind what it had read
 	 * (maillog: the oldest open queue-ID life). After a restart the lines
 	 * before the read mark were counted already: while replaying they are
@@ -80,6 +84,9 @@ struct rd_core {
 	 * the message another one received. */
 	struct site_mail *mail_sites;
 	struct rd_collector *emitting; /* the collector whose event is being handled */
+	struct rd_rules *rules;        /* [rule] and [recipients] of cfg */
+	struct rd_alerts *alerts;
+	struct rd_outbox *outbox; /* NULL without [smtp] */
 };
 
 struct site_mail {
@@ -102,30 +109,12 @@ static int64_t mono_ms(void)
 static int collector_calendar(struct rd_collector *c, const struct rd_config *cfg, const char *name,
                               char *err, size_t errlen)
 {
-	const struct rd_section *s;
+	struct rd_calendar *cal = rd_calendar_load(cfg, name, err, errlen);
 
-	for (s = rd_config_next(cfg, "calendar", NULL); s; s = rd_config_next(cfg, "calendar", s))
-		if (strcmp(s->name, name) == 0)
-			break;
-	if (!s) {
-		snprintf(err, errlen, "no [calendar \"%s\"] section", name);
+	if (!cal)
 		return -1;
-	}
 	rd_calendar_free(c->cal);
-	c->cal = rd_calendar_new();
-	if (!c->cal) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < s->nkv; i++) {
-		char why[256];
-
-		if (rd_calendar_set(c->cal, s->kv[i].key, s->kv[i].value, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "calendar \"%s\" (line %d): %.200s", name,
-			         s->kv[i].line, why);
-			return -1;
-		}
-	}
+	c->cal = cal;
 	return 0;
 }
 
@@ -329,8 +318,10 @@ static int check_site_mail(const struct rd_config *cfg, const struct rd_collecto
 int rd_core_check(const struct rd_config *cfg, rd_config_error_fn err, void *arg)
 {
 	struct rd_collector *all = NULL;
-	int nerr = 0;
+	struct rd_rules *rules = NULL;
+	int nerr = rd_rules_load(cfg, &rules, err, arg);
 
+	rd_rules_free(rules);
 	warn_planned(cfg);
 	for (const struct rd_section *s = rd_config_next(cfg, "collector", NULL); s;
 	     s = rd_config_next(cfg, "collector", s)) {
@@ -452,6 +443,7 @@ void rd_collector_at(struct rd_collector *c, uint64_t dev, uint64_t ino, uint64_
 {
 	c->line_dev = dev;
 	c->line_ino = ino;
+	c->last_line_at = (int64_t)time(NULL);
 	/* the replay ends at the read mark, or in a file that is neither the
 	 * one resumed nor the one of the mark (the mark's file is gone) */
 	if (c->replaying &&
@@ -1015,7 +1007,7 @@ static void finish_once(struct rd_core *core)
 		refresh_all(core);
 		return;
 	}
-	if (rd_refresh_busy(core->refresh))
+	if (rd_refresh_busy(core->refresh) || rd_alerts_busy(core->alerts))
 		return;
 	event_base_loopexit(core->base, NULL);
 }
@@ -1027,7 +1019,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	flush_due(core, core->stopping || core->once);
 	if (core->stopping) {
-		if (rd_ledger_batches(core->ledger) == 0) {
+		/* the batches, and the alert rounds and sent mails to record */
+		if (rd_ledger_batches(core->ledger) == 0 && rd_ledger_queued(core->ledger) == 0) {
 			event_base_loopexit(core->base, NULL);
 		} else if (now > core->stop_deadline_ms) {
 			rd_warn("PostgreSQL did not take the last batches in time; they will be"
@@ -1071,6 +1064,98 @@ static int build_collectors(struct rd_core *core, struct rd_config *cfg, struct 
 	return nerr;
 }
 
+/* --- alerts ------------------------------------------------------------- */
+
+static size_t site_sources(void *arg, const char *site, struct rd_alert_source *out, size_t max)
+{
+	struct rd_core *core = arg;
+	size_t n = 0;
+
+	for (const struct rd_collector *c = core->collectors; c && n < max; c = c->next)
+		if (strcmp(c->site, site) == 0)
+			out[n++] = (struct rd_alert_source){c->name, c->last_line_at};
+	return n;
+}
+
+/* The opening hours of an entity: its mail collector's for a mailbox, the
+ * collector's own for a source, else the site's first collector's. */
+static const struct rd_calendar *entity_calendar(void *arg, const char *site, enum rd_entity kind,
+                                                 const char *entity)
+{
+	struct rd_core *core = arg;
+	const struct rd_calendar *any = NULL;
+
+	for (const struct rd_collector *c = core->collectors; c; c = c->next) {
+		if (strcmp(c->site, site) != 0 || !c->cal)
+			continue;
+		if (!any)
+			any = c->cal;
+		if ((kind == RD_ENTITY_SOURCE && strcmp(c->name, entity) == 0) ||
+		    (kind == RD_ENTITY_MAILBOX && c->type->owns &&
+		     c->type->owns(c->priv, entity)) ||
+		    (kind == RD_ENTITY_QUEUE && !c->type->owns))
+			return c->cal;
+	}
+	return any;
+}
+
+static void on_windows(void *arg, const char *site, int64_t to, const void *const *calls,
+                       const void *const *mail)
+{
+	struct rd_core *core = arg;
+	struct rd_site_figures f = {.site = site, .to = to};
+
+	for (int i = 0; i < 5; i++) {
+		f.calls[i] = calls[i];
+		f.mail[i] = mail[i];
+	}
+	rd_alerts_site_figures(core->alerts, &f);
+	rd_outbox_kick(core->outbox);
+}
+
+static int start_alerts(struct rd_core *core)
+{
+	struct rd_alert_env env = {.arg = core,
+	                           .gauges = site_gauges,
+	                           .mail_gauges = site_mail_gauges,
+	                           .mail_business = site_mail_business,
+	                           .sources = site_sources,
+	                           .calendar = entity_calendar,
+	                           .started_at = core->started_at};
+
+	if (rd_rules_load(core->cfg, &core->rules, log_error, NULL) != 0)
+		return -1;
+	core->outbox = rd_outbox_new(core->base, core->ledger, core->cfg, core->rules);
+	if (core->cfg->smtp_present && !core->outbox)
+		return -1;
+	core->alerts =
+	    rd_alerts_new(core->ledger, core->cfg, core->rules, &env, core->outbox != NULL);
+	if (!core->alerts)
+		return -1;
+	rd_refresh_observe(core->refresh, on_windows, core);
+	rd_alerts_load(core->alerts);
+	return 0;
+}
+
+/* New rules for the alerts and the outbox; states of the rules kept stay.
+ * [smtp] changes take effect at the next restart. */
+static void reload_alerts(struct rd_core *core, const struct rd_config *cfg)
+{
+	struct rd_rules *rules = NULL;
+
+	if (rd_rules_load(cfg, &rules, log_error, NULL) != 0 || !rules) {
+		rd_rules_free(rules);
+		rd_err("reload: the rules have errors; the previous rules stay");
+		rd_alerts_reload(core->alerts, cfg, core->rules, core->outbox != NULL);
+		return;
+	}
+	rd_alerts_reload(core->alerts, cfg, rules, core->outbox != NULL);
+	if (core->outbox)
+		rd_outbox_reload(core->outbox, rules);
+	rd_rules_free(core->rules);
+	core->rules = rules;
+}
+
 struct rd_core *rd_core_new(struct event_base *base, struct rd_config *cfg, int once)
 {
 	struct rd_core *core = calloc(1, sizeof(*core));
@@ -1095,6 +1180,8 @@ struct rd_core *rd_core_new(struct event_base *base, struct rd_config *cfg, int 
 	                               site_mail_gauges, site_mail_business, core);
 	core->tick = event_new(base, -1, EV_PERSIST, on_tick, core);
 	if (!core->refresh || !core->tick || event_add(core->tick, &tv) != 0)
+		goto fail;
+	if (start_alerts(core) != 0)
 		goto fail;
 	for (struct rd_collector *c = core->collectors; c; c = c->next)
 		if (collector_launch(core, c) != 0)
@@ -1121,6 +1208,7 @@ void rd_core_shutdown(struct rd_core *core)
 	rd_info("stopping: committing what was read");
 	core->stopping = 1;
 	core->stop_deadline_ms = mono_ms() + DRAIN_DEADLINE_S * 1000;
+	rd_outbox_stop(core->outbox);
 	for (struct rd_collector *c = core->collectors; c; c = c->next)
 		collector_stop(c);
 }
@@ -1199,6 +1287,7 @@ void rd_core_reload(struct rd_core *core, struct rd_config *cfg)
 		c->next = fresh;
 		fresh = c;
 	}
+	reload_alerts(core, cfg);
 	rd_config_free(core->cfg);
 	core->cfg = cfg;
 	for (c = fresh; c; c = next) {
@@ -1228,9 +1317,13 @@ void rd_core_free(struct rd_core *core)
 		c->state = CS_STOPPED;
 	}
 	core->stopping = 1;
+	rd_outbox_stop(core->outbox);
 	if (core->ledger)
 		rd_ledger_cancel(core->ledger);
 	rd_ledger_free(core->ledger); /* completes or cancels every job */
+	rd_alerts_free(core->alerts); /* their jobs are done: now */
+	rd_outbox_free(core->outbox);
+	rd_rules_free(core->rules);
 	rd_refresh_free(core->refresh);
 	rd_cache_free(core->cache);
 	if (core->tick)

@@ -59,6 +59,8 @@ struct rd_refresh {
 	void *arg;
 	struct site_state *sites;
 	int running;
+	rd_windows_fn observe;
+	void *observe_arg;
 };
 
 struct window_job {
@@ -313,6 +315,9 @@ static void window_done(struct rd_job *job)
 	struct rd_refresh *r = w->r;
 	struct site_state *ss = w->ss;
 
+	if (job->status == RD_JOB_OK && r->observe)
+		r->observe(r->observe_arg, ss->site, w->to, (const void *const *)w->res[0],
+		           (const void *const *)w->res[1]);
 	if (job->status == RD_JOB_OK && rd_cache_connected(r->cache)) {
 		for (size_t f = 0; f < NFAMILIES; f++)
 			write_windows(r, &families[f], ss->site, w->res[f], w->to);
@@ -402,6 +407,12 @@ void rd_refresh_health(struct rd_refresh *r, const char *site, const struct rd_d
 	f[n++] = (struct rd_cache_field){"postgres",
 	                                 h->postgres_connected ? "connected" : "disconnected"};
 	rd_cache_put_hash(r->cache, key, f, n, r->ttl_s);
+}
+
+void rd_refresh_observe(struct rd_refresh *r, rd_windows_fn fn, void *arg)
+{
+	r->observe = fn;
+	r->observe_arg = arg;
 }
 
 int rd_refresh_busy(const struct rd_refresh *r)

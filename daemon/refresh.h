@@ -48,6 +48,13 @@ struct rd_daemon_health {
 };
 void rd_refresh_health(struct rd_refresh *r, const char *site, const struct rd_daemon_health *h);
 
+/* Called on the loop with every site's freshly computed windows (the
+ * alert rules read them): results in window order 15m 1h 24h 7d 30d, calls
+ * then mail; valid during the call only. */
+typedef void (*rd_windows_fn)(void *arg, const char *site, int64_t to, const void *const *calls,
+                              const void *const *mail);
+void rd_refresh_observe(struct rd_refresh *r, rd_windows_fn fn, void *arg);
+
 /* 1 while a refresh is computing or its writes are in flight. */
 int rd_refresh_busy(const struct rd_refresh *r);
 

@@ -1,0 +1,171 @@
+/* alert_store.c - see alert_store.h. Rows travel as jsonb arrays
+ * (jsonb_to_recordset), one statement per table, like store.c. */
+#include "alert_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char SQL_STATES[] =
+    "INSERT INTO reach.alert_state AS a (rule, site, entity, status, level, since, value,"
+    " flapping, insufficient, silenced, state, updated_at)"
+    " SELECT r.rule, r.site, r.entity, r.status, r.level,"
+    " CASE WHEN r.since > 0 THEN to_timestamp(r.since) END, r.value, r.flapping,"
+    " r.insufficient, r.silenced, r.state, now()"
+    " FROM jsonb_to_recordset($1::jsonb) AS r(rule text, site text, entity text, status text,"
+    " level text, since bigint, value double precision, flapping boolean,"
+    " insufficient boolean, silenced boolean, state jsonb)"
+    " ON CONFLICT (rule, site, entity) DO UPDATE SET status = excluded.status,"
+    " level = excluded.level, since = excluded.since, value = excluded.value,"
+    " flapping = excluded.flapping, insufficient = excluded.insufficient,"
+    " silenced = excluded.silenced, state = excluded.state, updated_at = now()";
+
+static const char SQL_EVENTS[] =
+    "INSERT INTO reach.alert_events (at, rule, site, entity, figure, action, level, value,"
+    " threshold, window_name, quiet)"
+    " SELECT to_timestamp(r.at), r.rule, r.site, r.entity, r.figure, r.action, r.level, r.value,"
+    " r.threshold, r.window_name, r.quiet"
+    " FROM jsonb_to_recordset($1::jsonb) AS r(at bigint, rule text, site text, entity text,"
+    " figure text, action text, level text, value double precision, threshold text,"
+    " window_name text, quiet text)";
+
+static const char SQL_NOTICES[] =
+    "INSERT INTO reach.alert_notices (grp, rule, site, entity, action, level, payload)"
+    " SELECT r.grp, r.rule, r.site, r.entity, r.action, r.level, r.payload"
+    " FROM jsonb_to_recordset($1::jsonb) AS r(grp text, rule text, site text, entity text,"
+    " action text, level text, payload jsonb)";
+
+static const char SQL_SILENCES[] =
+    "SELECT rule_glob, scope_glob, extract(epoch FROM starts_at)::bigint,"
+    " extract(epoch FROM until)::bigint FROM reach.silences"
+    " WHERE removed_at IS NULL AND until > now() ORDER BY id";
+
+static const char SQL_LOAD[] = "SELECT rule, site, entity, state::text FROM reach.alert_state";
+
+static enum rd_job_status failed(struct rd_job *job, PGconn *pg, PGresult *r)
+{
+	int retry = rd_pg_retryable(pg, r);
+
+	snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
+	PQclear(r);
+	if (PQstatus(pg) == CONNECTION_OK)
+		PQclear(PQexec(pg, "ROLLBACK"));
+	return retry ? RD_JOB_RETRY : RD_JOB_FAILED;
+}
+
+/* Run sql with one jsonb parameter (skipped when the array is empty). */
+static int exec_array(struct rd_job *job, PGconn *pg, const char *sql, json_t *arr,
+                      enum rd_job_status *st)
+{
+	char *text;
+	const char *p[1];
+	PGresult *r;
+
+	if (!arr || json_array_size(arr) == 0)
+		return 0;
+	text = json_dumps(arr, JSON_COMPACT);
+	if (!text) {
+		snprintf(job->err, sizeof(job->err), "out of memory");
+		*st = RD_JOB_FAILED;
+		return -1;
+	}
+	p[0] = text;
+	r = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
+	free(text);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*st = failed(job, pg, r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int exec_plain(struct rd_job *job, PGconn *pg, const char *sql, enum rd_job_status *st)
+{
+	PGresult *r = PQexec(pg, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*st = failed(job, pg, r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+void rd_alert_silences_free(struct rd_alert_silence_row *sil, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(sil[i].rule_glob);
+		free(sil[i].scope_glob);
+	}
+	free(sil);
+}
+
+/* The silences still to come or running; -1 with the job's error set. */
+static int read_silences(struct rd_job *job, PGconn *pg, struct rd_alert_silence_row **out,
+                         size_t *nout, enum rd_job_status *st)
+{
+	PGresult *r = PQexec(pg, SQL_SILENCES);
+	struct rd_alert_silence_row *sil;
+	int n;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*st = failed(job, pg, r);
+		return -1;
+	}
+	n = PQntuples(r);
+	sil = calloc((size_t)n + 1, sizeof(*sil));
+	for (int i = 0; sil && i < n; i++) {
+		sil[i].rule_glob = strdup(PQgetvalue(r, i, 0));
+		sil[i].scope_glob = strdup(PQgetvalue(r, i, 1));
+		sil[i].starts = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		sil[i].until = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		if (!sil[i].rule_glob || !sil[i].scope_glob) {
+			rd_alert_silences_free(sil, (size_t)i + 1);
+			sil = NULL;
+		}
+	}
+	PQclear(r);
+	if (!sil) {
+		snprintf(job->err, sizeof(job->err), "out of memory");
+		*st = RD_JOB_FAILED;
+		return -1;
+	}
+	rd_alert_silences_free(*out, *nout); /* from a try before a reconnect */
+	*out = sil;
+	*nout = (size_t)n;
+	return 0;
+}
+
+enum rd_job_status rd_alert_store_write(struct rd_job *job, PGconn *pg)
+{
+	struct rd_alert_write_job *w = (struct rd_alert_write_job *)job;
+	enum rd_job_status st = RD_JOB_FAILED;
+
+	if (exec_plain(job, pg, "BEGIN", &st) != 0 ||
+	    exec_array(job, pg, SQL_STATES, w->states, &st) != 0 ||
+	    exec_array(job, pg, SQL_EVENTS, w->events, &st) != 0 ||
+	    exec_array(job, pg, SQL_NOTICES, w->notices, &st) != 0 ||
+	    exec_plain(job, pg, "COMMIT", &st) != 0)
+		return st;
+	/* the round is written: from here a failure only delays the silences */
+	w->have_sil = read_silences(job, pg, &w->sil, &w->nsil, &st) == 0;
+	return RD_JOB_OK;
+}
+
+enum rd_job_status rd_alert_store_load(struct rd_job *job, PGconn *pg)
+{
+	struct rd_alert_load_job *l = (struct rd_alert_load_job *)job;
+	enum rd_job_status st = RD_JOB_FAILED;
+
+	PQclear(l->states);
+	l->states = PQexec(pg, SQL_LOAD);
+	if (PQresultStatus(l->states) != PGRES_TUPLES_OK) {
+		st = failed(job, pg, l->states);
+		l->states = NULL;
+		return st;
+	}
+	if (read_silences(job, pg, &l->sil, &l->nsil, &st) != 0)
+		return st;
+	return RD_JOB_OK;
+}
