@@ -94,7 +94,7 @@ static int exec_plain(struct rd_job *job, PGconn *pg, const char *sql, enum rd_j
 
 void rd_alert_silences_free(struct rd_alert_silence_row *sil, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; sil && i < n; i++) {
 		free(sil[i].rule_glob);
 		free(sil[i].scope_glob);
 	}

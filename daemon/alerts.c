@@ -25,6 +25,8 @@
 /* A steady state is written again this often, so that its last
  * evaluation time stays fresh for the outage tolerance after a restart. */
 #define RESAVE_S 600
+/* Silences are read back after every write, and at least this often. */
+#define SILENCES_EVERY_S 5
 
 static const int64_t win_s[NWIN] = {900, 3600, 86400, 604800, 2592000};
 static const char *const win_name[NWIN] = {"15m", "1h", "24h", "7d", "30d"};
@@ -52,6 +54,7 @@ struct rd_alerts {
 	struct alert *list;
 	struct rd_alert_silence_row *sil;
 	size_t nsil;
+	int64_t sil_read_at;
 	struct named_cal *cals;
 	size_t ncals;
 	int loaded, loading, writing;
@@ -200,6 +203,11 @@ static void record_state(struct round *rd, struct alert *al, int is_silenced)
 
 	copy.last_eval_at = 0;
 	js = rd_alert_state_to_json(&copy);
+	/* the silenced column is the row's too: a change of it is a change */
+	if (js && json_object_set_new(js, "silenced", json_boolean(is_silenced)) != 0) {
+		json_decref(js);
+		js = NULL;
+	}
 	text = js ? json_dumps(js, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(js);
 	if (!text)
@@ -322,7 +330,11 @@ static void evaluate(struct round *rd, const struct rd_rule *r, const char *enti
 	s->silenced = silenced(a, r, site, entity, rd->now);
 	d = rd_alert_eval(r, &al->st, s, &al->st);
 	if (d.action != RD_ACT_NONE) {
-		quiet = d.notify ? NULL : quiet_name(d.quiet);
+		/* NULL only for what is mailed; a transition that never is
+		 * (insufficient data) says so */
+		quiet = d.notify                   ? NULL
+		        : d.quiet != RD_QUIET_NONE ? quiet_name(d.quiet)
+		                                   : "recorded_only";
 		if (d.notify && !a->smtp_ready)
 			quiet = "no_smtp";
 		if (d.notify && r->nnotify == 0)
@@ -541,7 +553,9 @@ static void write_done(struct rd_job *job)
 		rd_alert_silences_free(a->sil, a->nsil);
 		a->sil = w->sil;
 		a->nsil = w->nsil;
+		a->sil_read_at = (int64_t)time(NULL);
 		w->sil = NULL;
+		w->nsil = 0;
 	} else if (job->status != RD_JOB_OK && job->status != RD_JOB_CANCELLED) {
 		rd_err("alerts: cannot record a round: %s", job->err);
 	}
@@ -553,13 +567,17 @@ static void write_done(struct rd_job *job)
 	a->writing = 0;
 }
 
+/* Write what the round changed; with nothing to write, only read the
+ * silences again when they are SILENCES_EVERY_S old (a silence added with
+ * reachctl applies within seconds). */
 static void submit_round(struct round *rd)
 {
 	struct rd_alert_write_job *w;
 
 	if (json_array_size(rd->states) + json_array_size(rd->events) +
-	        json_array_size(rd->notices) ==
-	    0) {
+	            json_array_size(rd->notices) ==
+	        0 &&
+	    rd->now - rd->a->sil_read_at < SILENCES_EVERY_S) {
 		json_decref(rd->states);
 		json_decref(rd->events);
 		json_decref(rd->notices);
@@ -649,6 +667,8 @@ static void load_done(struct rd_job *job)
 		a->sil = l->sil;
 		a->nsil = l->nsil;
 		l->sil = NULL;
+		l->nsil = 0;
+		a->sil_read_at = (int64_t)time(NULL);
 		a->loaded = 1;
 	} else if (job->status != RD_JOB_CANCELLED) {
 		rd_err("alerts: cannot read the alert states back: %s", job->err);

@@ -478,6 +478,7 @@ static void send_task_done(struct rd_task *task, int cancelled)
 	enum rd_mail_outcome out = cancelled ? RD_MAILER_RETRY : rr ? rr->outcome : t->res.outcome;
 	int code = cancelled ? 0 : rr && rr->code ? rr->code : t->res.code;
 	const char *reply = cancelled ? "reachd stopped" : rr && rr->code ? rr->text : t->res.text;
+	char codes[16];
 	json_t *row =
 	    json_pack("{s:I, s:s, s:i, s:s, s:I}", "id", (json_int_t)t->id, "state",
 	              out == RD_MAILER_SENT     ? "sent"
@@ -486,6 +487,7 @@ static void send_task_done(struct rd_task *task, int cancelled)
 	              "code", code, "reply", reply, "wait",
 	              (json_int_t)(out == RD_MAILER_RETRY ? backoff_ms(s, t->attempts) : 0));
 
+	snprintf(codes, sizeof(codes), "%d", code);
 	if (!cancelled) {
 		if (out == RD_MAILER_SENT)
 			o->stats.sent++;
@@ -495,9 +497,9 @@ static void send_task_done(struct rd_task *task, int cancelled)
 			o->stats.retried++;
 		if (out != RD_MAILER_SENT)
 			rd_log(out == RD_MAILER_FAILED ? RD_LOG_ERR : RD_LOG_WARN,
-			       "outbox: mail %lld to %s: %s (%d %s)", t->id, t->rcpt,
+			       "outbox: mail %lld to %s: %s (%s%s%s)", t->id, t->rcpt,
 			       out == RD_MAILER_FAILED ? "refused for good" : "will be retried",
-			       code, reply);
+			       code ? codes : "", code ? " " : "", reply);
 	}
 	if (!row || json_array_append_new(s->outcome, row) != 0)
 		rd_err("outbox: out of memory recording mail %lld", t->id);

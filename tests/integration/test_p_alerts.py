@@ -15,6 +15,9 @@ loopback, STARTTLS with its own certificate, AUTH). Checked exactly:
     recorded, and the next mail is not held up by it);
   - a relay that accepts the connection and never answers: reachd keeps
     ingesting meanwhile, and the mail goes out once the relay answers;
+  - a silence (a row of reach.silences, as reachctl silence add writes it):
+    the firing is recorded as silenced and not mailed; once the silence is
+    removed, the held notice goes out;
   - reachd stopped between a state change and its delivery: the mail goes
     out after the restart, once, and nothing else is mailed again.
 At the end the relay holds exactly the expected mails, one each.
@@ -330,6 +333,34 @@ def case_hang(r):
           subject(parse(msgs[before])[1]))
 
 
+def case_silence(r):
+    ck = r.ck
+    before = len(r.lab.messages())
+    n0 = len(outbox(r.conn))
+    r.calls.add("tutelle", 10, 0)  # an entity with a state, answered 100 %
+    lib.wait_until(lambda: lib.q(r.conn, "SELECT count(*) FROM reach.alert_state"
+                                         " WHERE entity = 'tutelle'")[0][0] == 1, 30,
+                   "the state of 'tutelle'", alive=r.d.alive)
+    sid = lib.q(r.conn, "INSERT INTO reach.silences (rule_glob, scope_glob, until, reason)"
+                        " VALUES ('taux-*', 'prefecture/tut*', now() + interval '1 hour',"
+                        " 'travaux') RETURNING id")[0][0]
+    lib.wait_until(lambda: lib.q(r.conn, "SELECT silenced FROM reach.alert_state"
+                                         " WHERE entity = 'tutelle'")[0][0], 30,
+                   "the silence to be applied", alive=r.d.alive)
+    r.calls.add("tutelle", 0, 40)  # 10 of 50: 20 %
+    lib.wait_until(lambda: fires(r.conn, "tutelle") == 1, 30, "the silenced firing",
+                   alive=r.d.alive)
+    ev = lib.q(r.conn, "SELECT action, level, quiet FROM reach.alert_events"
+                       " WHERE entity = 'tutelle' ORDER BY id")
+    ck.eq("silenced: recorded, not mailed", [("fire", "critical", "silenced")], ev)
+    r.wait_rounds(2)
+    ck.eq("silenced: nothing queued", n0, len(outbox(r.conn)))
+    lib.q(r.conn, "UPDATE reach.silences SET removed_at = now() WHERE id = %s", (sid,))
+    msgs = r.wait_mails(before + 1, "the held notice once the silence is removed")
+    ck.eq("after the silence", "[reachd] CRITIQUE : taux-decroche \u2013 prefecture, tutelle",
+          subject(parse(msgs[before])[1]))
+
+
 def case_restart(r):
     ck = r.ck
     before = len(r.lab.messages())
@@ -360,6 +391,7 @@ def main():
         case_outage(r)
         case_4xx_5xx(r)
         case_hang(r)
+        case_silence(r)
         case_restart(r)
         # quiet rounds after everything: the relay holds each mail once
         r.wait_rounds(3)
@@ -374,6 +406,7 @@ def main():
             "[reachd] CRITIQUE : taux-decroche \u2013 prefecture, naturalisation",
             "[reachd] CRITIQUE : taux-decroche \u2013 prefecture, cartes grises",
             "[reachd] CRITIQUE : taux-decroche \u2013 prefecture, accueil-2",
+            "[reachd] CRITIQUE : taux-decroche \u2013 prefecture, tutelle",
             "[reachd] CRITIQUE : taux-decroche \u2013 prefecture, standard"], subjects)
         ids = [parse(m)[1]["Message-ID"] for m in lab.messages()]
         ck.eq("Message-IDs all different", len(ids), len(set(ids)))
