@@ -32,27 +32,31 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: reachctl [-c FILE] COMMAND [options]\n"
-	        "commands:\n"
-	        "  indicators [--site S] [--queue Q] [--mailbox M] [--from T] [--to T] [--json]\n"
-	        "             every telephony and mail figure for the period (default: the last\n"
-	        "             24 h); the mail backlog is the one at the end of the period\n"
-	        "  status [--json]\n"
-	        "             each collector's source, cursor, lag and line counts; the state of\n"
-	        "             PostgreSQL and Redis\n"
-	        "  test-mail --to ADDRESS [--to ADDRESS...]\n"
-	        "             send the test message through the [smtp] relay and print its\n"
-	        "             answer for each recipient; exit 0 only if it accepted them all\n"
-	        "  silence add (--rule GLOB | --scope GLOB | --all) --until T [--from T]\n"
-	        "              --reason TEXT [--json]\n"
-	        "  silence list [--all] [--json]\n"
-	        "  silence remove ID\n"
-	        "             hold back the mails of the alerts a silence matches\n"
-	        "T for indicators is ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29 08:00+01:00,\n"
-	        "2026-11-29); UTC when no offset is given. Periods are aligned to whole minutes.\n"
-	        "T for silence is ISO 8601 in the site's [daemon] timezone when no\n"
-	        "offset is given (2026-12-01 18:00), or a duration from now (2h, 90m, 3d).\n");
+	fprintf(
+	    out,
+	    "usage: reachctl [-c FILE] COMMAND [options]\n"
+	    "commands:\n"
+	    "  indicators [--site S] [--queue Q] [--mailbox M] [--from T] [--to T] [--json]\n"
+	    "             every telephony and mail figure for the period (default: the last\n"
+	    "             24 h); the mail backlog is the one at the end of the period\n"
+	    "  status [--json]\n"
+	    "             each collector's source, cursor, lag and line counts; the state of\n"
+	    "             PostgreSQL and Redis\n"
+	    "  test-mail --to ADDRESS [--to ADDRESS...]\n"
+	    "             send the test message through the [smtp] relay and print its\n"
+	    "             answer for each recipient; exit 0 only if it accepted them all\n"
+	    "  alerts [--since T | --recent N] [--json]\n"
+	    "             firing, pending, flapping, insufficient and silenced alerts, then\n"
+	    "             the transitions and mails of the last 24 h (or since T, or the last N)\n"
+	    "  silence add (--rule GLOB | --scope GLOB | --all) --until T [--from T]\n"
+	    "              --reason TEXT [--json]\n"
+	    "  silence list [--all] [--json]\n"
+	    "  silence remove ID\n"
+	    "             hold back the mails of the alerts a silence matches\n"
+	    "T for indicators is ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29 08:00+01:00,\n"
+	    "2026-11-29); UTC when no offset is given. Periods are aligned to whole minutes.\n"
+	    "T for alerts and silence is ISO 8601 in the site's [daemon] timezone when no\n"
+	    "offset is given (2026-12-01 18:00), or a duration from now (2h, 90m, 3d).\n");
 }
 
 static void print_error(void *arg, const char *msg)
@@ -169,12 +173,18 @@ int ctl_table_add(struct ctl_table *t, const char *const *row)
 		t->cap = cap;
 	}
 	for (size_t i = 0; i < t->ncols; i++) {
-		t->cells[t->nrows * t->ncols + i] = strdup(row[i] ? row[i] : "-");
-		if (!t->cells[t->nrows * t->ncols + i]) {
+		char *v = strdup(row[i] ? row[i] : "-");
+
+		if (!v) {
 			while (i-- > 0)
 				free(t->cells[t->nrows * t->ncols + i]);
 			return -1;
 		}
+		/* a table is one line per row, and no escape reaches the terminal */
+		for (char *p = v; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+		t->cells[t->nrows * t->ncols + i] = v;
 	}
 	t->nrows++;
 	return 0;
@@ -188,6 +198,15 @@ static size_t text_width(const char *s)
 	for (; *s; s++)
 		n += ((unsigned char)*s & 0xC0) != 0x80;
 	return n;
+}
+
+/* No padding before nothing: lines end without spaces. */
+static int rest_empty(const struct ctl_table *t, size_t row, size_t col)
+{
+	for (; col < t->ncols; col++)
+		if (t->cells[row * t->ncols + col][0])
+			return 0;
+	return 1;
 }
 
 void ctl_table_print(const struct ctl_table *t, const char *indent)
@@ -204,7 +223,7 @@ void ctl_table_print(const struct ctl_table *t, const char *indent)
 			const char *cellv = t->cells[r * t->ncols + i];
 
 			fputs(cellv, stdout);
-			if (i + 1 < t->ncols)
+			if (i + 1 < t->ncols && !rest_empty(t, r, i + 1))
 				printf("%*s", (int)(i < 16 ? width[i] - text_width(cellv) + 2 : 2),
 				       "");
 		}
@@ -603,7 +622,8 @@ static int cmd_test_mail(struct ctl *c)
 
 static int known_command(const char *cmd)
 {
-	static const char *const cmds[] = {"indicators", "status", "test-mail", "silence"};
+	static const char *const cmds[] = {"indicators", "status", "test-mail", "alerts",
+	                                   "silence"};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i]) == 0)
@@ -643,6 +663,8 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 		case 'S': c->scope = optarg; break;
 		case 'u': c->until = optarg; break;
 		case 'R': c->reason = optarg; break;
+		case 'i': c->since = optarg; break;
+		case 'n': c->recent = optarg; break;
 		case 'a': c->all = 1; break;
 		default: usage(stderr); return 2;
 		}
@@ -663,6 +685,8 @@ static int run(struct ctl *c, const char *cmd, const char *sub)
 		return 1;
 	if (strcmp(cmd, "indicators") == 0)
 		return cmd_indicators(c);
+	if (strcmp(cmd, "alerts") == 0)
+		return ctl_alerts(c);
 	return ctl_silence(c, sub);
 }
 

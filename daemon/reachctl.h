@@ -1,6 +1,6 @@
 /* reachctl.h - what the files of reachctl share: the parsed command line,
  * the PostgreSQL helpers, and the commands that live outside reachctl.c
- * (reachctl_silence.c: silence). */
+ * (reachctl_alerts.c: alerts; reachctl_silence.c: silence). */
 #ifndef RD_REACHCTL_H
 #define RD_REACHCTL_H
 
@@ -22,8 +22,8 @@ struct ctl {
 	const char *rcpts[CTL_MAX_RCPTS]; /* every --to, for test-mail */
 	size_t nrcpts;
 	int json;
-	/* silence */
-	const char *rule, *scope, *until, *reason;
+	/* alerts and silence */
+	const char *rule, *scope, *until, *reason, *since, *recent;
 	int all;
 	char **args; /* the words left after the options (silence remove ID) */
 	int nargs;
@@ -60,6 +60,7 @@ int ctl_table_add(struct ctl_table *t, const char *const *row);
 void ctl_table_print(const struct ctl_table *t, const char *indent);
 void ctl_table_free(struct ctl_table *t);
 
+int ctl_alerts(struct ctl *c);
 int ctl_silence(struct ctl *c, const char *sub);
 
 #endif
