@@ -18,7 +18,8 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Idaemon -Icollectors -I$(BUI
              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(LDFLAGS) $(EXTRA_LDFLAGS)
 
-LIB_SRC  = $(filter-out daemon/main.c daemon/reachctl.c, $(wildcard daemon/*.c)) \
+CTL_SRC  = $(wildcard daemon/reachctl*.c)
+LIB_SRC  = $(filter-out daemon/main.c $(CTL_SRC), $(wildcard daemon/*.c)) \
            $(wildcard collectors/*.c)
 SQL      = $(sort $(wildcard sql/[0-9]*.sql))
 TEMPLATES = $(sort $(wildcard templates/*.txt templates/*.html templates/*.subject))
@@ -57,7 +58,7 @@ $(BUILD)/libreachd.a: $(LIB_OBJ)
 $(BUILD)/reachd: $(BUILD)/daemon/main.o $(BUILD)/libreachd.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/reachctl: $(BUILD)/daemon/reachctl.o $(BUILD)/libreachd.a
+$(BUILD)/reachctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libreachd.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreachd.a

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "mailer.h"
 #include "mailmsg.h"
+#include "reachctl.h"
 #include "template.h"
 #include "tz.h"
 #include "version.h"
@@ -27,33 +28,35 @@
 #define FLOAT8OID      701
 #define INT4OID        23
 #define INT8OID        20
-#define MAX_RCPTS      16
-
-struct ctl {
-	struct rd_config *cfg;
-	PGconn *pg;
-	const char *site, *queue, *mailbox, *from, *to;
-	const char *rcpts[MAX_RCPTS]; /* every --to, for test-mail */
-	size_t nrcpts;
-	int json;
-};
+#define MAX_RCPTS      CTL_MAX_RCPTS
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: reachctl [-c FILE] COMMAND [options]\n"
-	        "commands:\n"
-	        "  indicators [--site S] [--queue Q] [--mailbox M] [--from T] [--to T] [--json]\n"
-	        "             every telephony and mail figure for the period (default: the last\n"
-	        "             24 h); the mail backlog is the one at the end of the period\n"
-	        "  status [--json]\n"
-	        "             each collector's source, cursor, lag and line counts; the state of\n"
-	        "             PostgreSQL and Redis\n"
-	        "  test-mail --to ADDRESS [--to ADDRESS...]\n"
-	        "             send the test message through the [smtp] relay and print its\n"
-	        "             answer for each recipient; exit 0 only if it accepted them all\n"
-	        "T is ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29 08:00+01:00, 2026-11-29); UTC\n"
-	        "when no offset is given. Periods are aligned to whole minutes.\n");
+	fprintf(
+	    out,
+	    "usage: reachctl [-c FILE] COMMAND [options]\n"
+	    "commands:\n"
+	    "  indicators [--site S] [--queue Q] [--mailbox M] [--from T] [--to T] [--json]\n"
+	    "             every telephony and mail figure for the period (default: the last\n"
+	    "             24 h); the mail backlog is the one at the end of the period\n"
+	    "  status [--json]\n"
+	    "             each collector's source, cursor, lag and line counts; the state of\n"
+	    "             PostgreSQL and Redis\n"
+	    "  test-mail --to ADDRESS [--to ADDRESS...]\n"
+	    "             send the test message through the [smtp] relay and print its\n"
+	    "             answer for each recipient; exit 0 only if it accepted them all\n"
+	    "  alerts [--since T | --recent N] [--json]\n"
+	    "             firing, pending, flapping, insufficient and silenced alerts, then\n"
+	    "             the transitions and mails of the last 24 h (or since T, or the last N)\n"
+	    "  silence add (--rule GLOB | --scope GLOB | --all) --until T [--from T]\n"
+	    "              --reason TEXT [--json]\n"
+	    "  silence list [--all] [--json]\n"
+	    "  silence remove ID\n"
+	    "             hold back the mails of the alerts a silence matches\n"
+	    "T for indicators is ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29 08:00+01:00,\n"
+	    "2026-11-29); UTC when no offset is given. Periods are aligned to whole minutes.\n"
+	    "T for alerts and silence is ISO 8601 in the site's [daemon] timezone when no\n"
+	    "offset is given (2026-12-01 18:00), or a duration from now (2h, 90m, 3d).\n");
 }
 
 static void print_error(void *arg, const char *msg)
@@ -110,6 +113,130 @@ static PGresult *query(struct ctl *c, const char *sql, int n, const char *const 
 		return NULL;
 	}
 	return r;
+}
+
+PGresult *ctl_exec(struct ctl *c, const char *sql, int n, const char *const *p, ExecStatusType want)
+{
+	PGresult *r = PQexecParams(c->pg, sql, n, NULL, p, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != want) {
+		fprintf(stderr, "reachctl: %s", PQerrorMessage(c->pg));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct rd_tz *ctl_zone(const struct rd_config *cfg)
+{
+	const char *zone = cfg->timezone ? cfg->timezone : "Europe/Paris";
+	char err[256];
+	struct rd_tz *tz = rd_tz_load(zone, err, sizeof(err));
+
+	if (!tz)
+		fprintf(stderr, "reachctl: time zone %s: %s; times are UTC\n", zone, err);
+	return tz;
+}
+
+int ctl_print_json(json_t *o)
+{
+	int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+
+	putchar('\n');
+	return rc;
+}
+
+int64_t ctl_epoch(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+json_t *ctl_text(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? json_null() : json_string(PQgetvalue(r, row, col));
+}
+
+void ctl_table_init(struct ctl_table *t, size_t ncols)
+{
+	*t = (struct ctl_table){.ncols = ncols};
+}
+
+int ctl_table_add(struct ctl_table *t, const char *const *row)
+{
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **cells = realloc(t->cells, cap * t->ncols * sizeof(*cells));
+
+		if (!cells)
+			return -1;
+		t->cells = cells;
+		t->cap = cap;
+	}
+	for (size_t i = 0; i < t->ncols; i++) {
+		char *v = strdup(row[i] ? row[i] : "-");
+
+		if (!v) {
+			while (i-- > 0)
+				free(t->cells[t->nrows * t->ncols + i]);
+			return -1;
+		}
+		/* a table is one line per row, and no escape reaches the terminal */
+		for (char *p = v; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+		t->cells[t->nrows * t->ncols + i] = v;
+	}
+	t->nrows++;
+	return 0;
+}
+
+/* Characters, not bytes: names and reasons may be French. */
+static size_t text_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* No padding before nothing: lines end without spaces. */
+static int rest_empty(const struct ctl_table *t, size_t row, size_t col)
+{
+	for (; col < t->ncols; col++)
+		if (t->cells[row * t->ncols + col][0])
+			return 0;
+	return 1;
+}
+
+void ctl_table_print(const struct ctl_table *t, const char *indent)
+{
+	size_t width[16] = {0};
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t i = 0; i < t->ncols && i < 16; i++)
+			if (text_width(t->cells[r * t->ncols + i]) > width[i])
+				width[i] = text_width(t->cells[r * t->ncols + i]);
+	for (size_t r = 0; r < t->nrows; r++) {
+		fputs(indent, stdout);
+		for (size_t i = 0; i < t->ncols; i++) {
+			const char *cellv = t->cells[r * t->ncols + i];
+
+			fputs(cellv, stdout);
+			if (i + 1 < t->ncols && !rest_empty(t, r, i + 1))
+				printf("%*s", (int)(i < 16 ? width[i] - text_width(cellv) + 2 : 2),
+				       "");
+		}
+		putchar('\n');
+	}
+}
+
+void ctl_table_free(struct ctl_table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	*t = (struct ctl_table){0};
 }
 
 /* --- indicators ------------------------------------------------------------ */
@@ -493,19 +620,87 @@ static int cmd_test_mail(struct ctl *c)
 	return rc;
 }
 
-int main(int argc, char **argv)
+static int known_command(const char *cmd)
+{
+	static const char *const cmds[] = {"indicators", "status", "test-mail", "alerts",
+	                                   "silence"};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The command's options; 0, or 2 for a bad command line. */
+static int parse_options(struct ctl *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"site", required_argument, NULL, 's'},
-	    {"queue", required_argument, NULL, 'q'},  {"mailbox", required_argument, NULL, 'm'},
-	    {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
-	    {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+	    {"site", required_argument, NULL, 's'},    {"queue", required_argument, NULL, 'q'},
+	    {"mailbox", required_argument, NULL, 'm'}, {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},      {"json", no_argument, NULL, 'j'},
+	    {"rule", required_argument, NULL, 'r'},    {"scope", required_argument, NULL, 'S'},
+	    {"until", required_argument, NULL, 'u'},   {"reason", required_argument, NULL, 'R'},
+	    {"since", required_argument, NULL, 'i'},   {"recent", required_argument, NULL, 'n'},
+	    {"all", no_argument, NULL, 'a'},           {NULL, 0, NULL, 0}};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': c->site = optarg; break;
+		case 'q': c->queue = optarg; break;
+		case 'm': c->mailbox = optarg; break;
+		case 'f': c->from = optarg; break;
+		case 't':
+			c->to = optarg;
+			if (c->nrcpts == MAX_RCPTS) {
+				fprintf(stderr, "reachctl: at most %d --to\n", MAX_RCPTS);
+				return 2;
+			}
+			c->rcpts[c->nrcpts++] = optarg;
+			break;
+		case 'j': c->json = 1; break;
+		case 'r': c->rule = optarg; break;
+		case 'S': c->scope = optarg; break;
+		case 'u': c->until = optarg; break;
+		case 'R': c->reason = optarg; break;
+		case 'i': c->since = optarg; break;
+		case 'n': c->recent = optarg; break;
+		case 'a': c->all = 1; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	c->args = argv + optind;
+	c->nargs = argc - optind;
+	return 0;
+}
+
+static int run(struct ctl *c, const char *cmd, const char *sub)
+{
+	if (strcmp(cmd, "test-mail") == 0)
+		return cmd_test_mail(c); /* needs neither PostgreSQL nor Redis */
+	c->pg = pg_connect(c->cfg);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(c);
+	if (!c->pg)
+		return 1;
+	if (strcmp(cmd, "indicators") == 0)
+		return cmd_indicators(c);
+	if (strcmp(cmd, "alerts") == 0)
+		return ctl_alerts(c);
+	return ctl_silence(c, sub);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option mainopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {"version", no_argument, NULL, 'V'},
+	                                         {NULL, 0, NULL, 0}};
 	struct ctl c = {0};
-	const char *config = DEFAULT_CONFIG, *cmd;
+	const char *config = DEFAULT_CONFIG, *cmd, *sub = NULL;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:hV", mainopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -517,47 +712,30 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[optind];
-	optind++;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's': c.site = optarg; break;
-		case 'q': c.queue = optarg; break;
-		case 'm': c.mailbox = optarg; break;
-		case 'f': c.from = optarg; break;
-		case 't':
-			c.to = optarg;
-			if (c.nrcpts == MAX_RCPTS) {
-				fprintf(stderr, "reachctl: at most %d --to\n", MAX_RCPTS);
-				return 2;
-			}
-			c.rcpts[c.nrcpts++] = optarg;
-			break;
-		case 'j': c.json = 1; break;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (strcmp(cmd, "indicators") != 0 && strcmp(cmd, "status") != 0 &&
-	    strcmp(cmd, "test-mail") != 0) {
+	cmd = argv[optind++];
+	if (!known_command(cmd)) {
 		fprintf(stderr, "reachctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
+	/* getopt stops at the first word ("+" above): take silence's own */
+	if (strcmp(cmd, "silence") == 0) {
+		sub = optind < argc ? argv[optind++] : "";
+		if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 &&
+		    strcmp(sub, "remove") != 0) {
+			fprintf(stderr, "reachctl: silence add, list or remove, not '%s'\n", sub);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (parse_options(&c, argc, argv) != 0)
+		return 2;
 	signal(SIGPIPE, SIG_IGN); /* libESMTP and hiredis write to sockets */
 	if (rd_config_load(config, &c.cfg, print_error, NULL) != 0) {
 		rd_config_free(c.cfg);
 		return 1;
 	}
-	if (strcmp(cmd, "test-mail") == 0) {
-		rc = cmd_test_mail(&c); /* needs neither PostgreSQL nor Redis */
-		rd_config_free(c.cfg);
-		return rc;
-	}
-	c.pg = pg_connect(c.cfg);
-	if (strcmp(cmd, "indicators") == 0)
-		rc = c.pg ? cmd_indicators(&c) : 1;
-	else
-		rc = cmd_status(&c);
+	rc = run(&c, cmd, sub);
 	PQfinish(c.pg);
 	rd_config_free(c.cfg);
 	return rc;
