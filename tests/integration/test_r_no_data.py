@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""(r) A no_data rule: a source that produced nothing for longer than the
+threshold fires (counted from reachd's start when it has read nothing since),
+its referents get one mail, and the first line it reads again resolves it
+with a second mail threaded under the first. The mails go through a real
+SMTP relay (smtpd.py, plain SMTP on loopback). Nothing else is mailed.
+"""
+
+import sys
+
+sys.dont_write_bytecode = True
+
+import email
+import email.header
+import email.policy
+import json
+import re
+import time
+
+import lib
+
+try:
+    import smtpd  # tests/integration/smtpd.py
+except ImportError as e:  # pragma: no cover
+    smtpd = None
+    IMPORT_ERROR = e
+
+TO = "exploitation@example.gouv.fr"
+QUIET_S = 4
+
+CONFIG = """\
+[daemon]
+site = prefecture
+timezone = Europe/Paris
+commit_interval = 200ms
+refresh_interval = 1s
+[postgres]
+conninfo = {conninfo}
+[redis]
+address = unix:{redis}
+[collector "pbx"]
+type = jsonl
+path = {events}
+site = prefecture
+[smtp]
+server = 127.0.0.1:{port}
+from = reachd@example.gouv.fr
+starttls = no
+timeout = 2s
+language = en
+[recipients "exploitation"]
+to = {to}
+language = en
+group_wait = 1s
+[rule "source-silent"]
+figure = no_data
+scope = source:pbx
+critical = > {quiet}s
+calendar = always
+notify = exploitation
+"""
+
+
+def parse(rec):
+    with open(rec["eml"], "rb") as f:
+        return email.message_from_bytes(f.read(), policy=email.policy.compat32)
+
+
+def subject(msg):
+    return str(email.header.make_header(email.header.decode_header(msg["Subject"])))
+
+
+def body(msg):
+    part = [p for p in msg.walk() if p.get_content_type() == "text/plain"][0]
+    return part.get_payload(decode=True).decode("utf-8").replace("\r\n", "\n")
+
+
+def main():
+    if smtpd is None:
+        raise lib.TestFailure("tests/integration/smtpd.py cannot be imported: %s" % IMPORT_ERROR)
+    with lib.Env("r") as env, smtpd.Lab(auth_required=False) as lab:
+        ck = lib.Checker("(r) no_data")
+        events = env.path("events.jsonl")
+        open(events, "w").close()
+        cfg = env.path("nodata.conf")
+        with open(cfg, "w") as f:
+            f.write(CONFIG.format(conninfo=env.pg.conninfo(), redis=env.redis.sock,
+                                  events=events, port=lab.port, to=TO, quiet=QUIET_S))
+        t0 = time.monotonic()
+        d = env.start_reachd(cfg)
+        lib.wait_until(lambda: len(lab.messages()) >= 1, 30, "the no_data mail", alive=d.alive)
+        took = time.monotonic() - t0
+        ck.ok(took > QUIET_S, "fired after %.1fs, before the %ds threshold" % (took, QUIET_S))
+        first = parse(lab.messages()[0])
+        ck.eq("fired: subject", "[reachd] CRITICAL: source-silent \u2013 prefecture, pbx",
+              subject(first))
+        text = body(first)
+        m = re.search(r"^Value: (\d+) s \(threshold: > %d s\)$" % QUIET_S, text, re.M)
+        ck.ok(m is not None and int(m.group(1)) > QUIET_S,
+              "fired: no 'Value: N s (threshold: > %d s)' line in %r" % (QUIET_S, text))
+        ck.eq("fired: envelope", [TO], lab.messages()[0]["rcpts"])
+
+        lib.append(events, (json.dumps({"kind": "call", "event": "enter", "time": int(time.time()),
+                                        "callid": "x1", "queue": "accueil"}) + "\n").encode())
+        lib.wait_until(lambda: len(lab.messages()) >= 2, 30, "the resolved mail", alive=d.alive)
+        ck.eq("exit status after SIGTERM", 0, d.term())
+        second = parse(lab.messages()[1])
+        ck.eq("resolved: subject", "[reachd] Resolved: source-silent \u2013 prefecture, pbx",
+              subject(second))
+        ck.eq("resolved: threaded under the firing mail", first["Message-ID"],
+              second["In-Reply-To"])
+        ck.eq("mails in all", 2, len(lab.messages()))
+        conn = env.db()
+        ev = lib.q(conn, "SELECT rule, entity, figure, action, level, quiet"
+                         " FROM reach.alert_events ORDER BY id")
+        conn.close()
+        ck.eq("transitions", [("source-silent", "pbx", "no_data", "fire", "critical", None),
+                              ("source-silent", "pbx", "no_data", "resolve", "critical", None)],
+              ev)
+        ck.done()
+
+
+if __name__ == "__main__":
+    lib.run(main)
