@@ -194,6 +194,19 @@ static int silenced(const struct rd_alerts *a, const struct rd_rule *r, const ch
 	return 0;
 }
 
+/* 1 if a rule named in r's inhibited_by fires on site now (on any of its
+ * entities): r's notices are held as by a silence, and go out if they
+ * still apply when the inhibition ends. */
+static int inhibited(const struct rd_alerts *a, const struct rd_rule *r, const char *site)
+{
+	for (size_t i = 0; i < r->ninhibited_by; i++)
+		for (const struct alert *al = a->list; al; al = al->next)
+			if (al->st.status == RD_ALERT_FIRING && strcmp(al->site, site) == 0 &&
+			    strcmp(al->rule, r->inhibited_by[i]) == 0)
+				return 1;
+	return 0;
+}
+
 /* The state's row when it changed since written (or long ago). */
 static void record_state(struct round *rd, struct alert *al, int is_silenced)
 {
@@ -315,6 +328,7 @@ static void evaluate(struct round *rd, const struct rd_rule *r, const char *enti
 	const char *window = NULL;
 	struct rd_alert_decision d;
 	const char *quiet;
+	int sil, inh;
 
 	if (!al) {
 		rd_err("alerts: out of memory evaluating rule %s", r->name);
@@ -327,7 +341,9 @@ static void evaluate(struct round *rd, const struct rd_rule *r, const char *enti
 	cal = rule_calendar(a, r, site, entity);
 	s->now = rd->now;
 	s->in_calendar = cal ? rd_calendar_is_open(cal, rd->now) : 1;
-	s->silenced = silenced(a, r, site, entity, rd->now);
+	sil = silenced(a, r, site, entity, rd->now);
+	inh = inhibited(a, r, site);
+	s->silenced = sil || inh;
 	d = rd_alert_eval(r, &al->st, s, &al->st);
 	if (d.action != RD_ACT_NONE) {
 		/* NULL only for what is mailed; a transition that never is
@@ -335,6 +351,8 @@ static void evaluate(struct round *rd, const struct rd_rule *r, const char *enti
 		quiet = d.notify                   ? NULL
 		        : d.quiet != RD_QUIET_NONE ? quiet_name(d.quiet)
 		                                   : "recorded_only";
+		if (d.quiet == RD_QUIET_SILENCED && !sil)
+			quiet = "inhibited";
 		if (d.notify && !a->smtp_ready)
 			quiet = "no_smtp";
 		if (d.notify && r->nnotify == 0)
@@ -343,7 +361,7 @@ static void evaluate(struct round *rd, const struct rd_rule *r, const char *enti
 		if (!quiet)
 			record_notices(rd, r, al, &d, window);
 	}
-	record_state(rd, al, s->silenced);
+	record_state(rd, al, sil);
 }
 
 /* --- samples ---------------------------------------------------------------- */

@@ -227,8 +227,9 @@ static const char *const calendar_keys[] = {"timezone", "hours", "closed", "holi
 static const char *const recipients_keys[] = {"to",         "cc",           "language",
                                               "group_wait", "max_per_hour", NULL};
 static const char *const rule_keys[] = {
-    "figure",    "scope",    "window", "warning", "critical", "min_samples", "for",       "clear",
-    "clear_for", "calendar", "repeat", "notify",  "severity", "flap_low",    "flap_high", NULL};
+    "figure",   "scope",    "window",    "warning",      "critical", "min_samples",
+    "for",      "clear",    "clear_for", "calendar",     "repeat",   "notify",
+    "severity", "flap_low", "flap_high", "inhibited_by", NULL};
 
 static const struct {
 	const char *kind;

@@ -574,6 +574,22 @@ static void rule_notify(struct load *ld, struct rd_rule *r)
 			         r->notify[i]);
 }
 
+/* inhibited_by: rules whose firing on the same site holds this rule's
+ * notices (a silent source makes its figures meaningless). */
+static void rule_inhibited_by(struct load *ld, struct rd_rule *r)
+{
+	const struct rd_kv *kv = kv_of(ld->s, "inhibited_by");
+
+	if (!kv || split_list(ld, kv, &r->inhibited_by, &r->ninhibited_by) != 0)
+		return;
+	for (size_t i = 0; i < r->ninhibited_by; i++)
+		if (!section_exists(ld->cfg, "rule", r->inhibited_by[i]))
+			complain(ld, kv->line, "inhibited_by: no [rule \"%s\"] section",
+			         r->inhibited_by[i]);
+		else if (strcmp(r->inhibited_by[i], ld->s->name) == 0)
+			complain(ld, kv->line, "inhibited_by: a rule cannot inhibit itself");
+}
+
 /* A free label: printable UTF-8 on one line, short enough for a subject
  * (it goes into mail headers). */
 static void rule_severity(struct load *ld, struct rd_rule *r)
@@ -631,6 +647,7 @@ static void rule_free_fields(struct rd_rule *r)
 	free(r->entity_glob);
 	free(r->calendar);
 	free_list(r->notify, r->nnotify);
+	free_list(r->inhibited_by, r->ninhibited_by);
 	free(r->severity);
 }
 
@@ -653,6 +670,7 @@ static int rule_load(struct load *ld, struct rd_rule *r)
 	get_seconds(ld, "repeat", 60, &r->repeat_s);
 	rule_calendar(ld, r);
 	rule_notify(ld, r);
+	rule_inhibited_by(ld, r);
 	rule_severity(ld, r);
 	rule_flap(ld, r);
 	return ld->bad;

@@ -113,6 +113,8 @@ struct rd_rule {
 	char *calendar; /* NAMED only */
 	char **notify;  /* recipients group names */
 	size_t nnotify;
+	char **inhibited_by; /* rules whose firing on the site holds these notices */
+	size_t ninhibited_by;
 	char *severity;  /* a free label for mails and reachctl, or NULL */
 	double flap_low; /* percent; flap_high 0: flap detection off */
 	double flap_high;

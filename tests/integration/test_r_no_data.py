@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""(r) A no_data rule: a source that produced nothing for longer than the
-threshold fires (counted from reachd's start when it has read nothing since),
-its referents get one mail, and the first line it reads again resolves it
-with a second mail threaded under the first. The mails go through a real
-SMTP relay (smtpd.py, plain SMTP on loopback). Nothing else is mailed.
+"""(r) A no_data rule and inhibition: a source that produced nothing for
+longer than the threshold fires (counted from reachd's start when it has read
+nothing since), its referents get one mail, and the first line it reads
+again resolves it with a second mail threaded under the first. Meanwhile an
+answered-rate rule with `inhibited_by = source-silent` fires on another
+source's queue: its notice is held (recorded as inhibited, not mailed) while
+the source is silent, and mailed once when the inhibition ends. The mails go
+through a real SMTP relay (smtpd.py, plain SMTP on loopback). Nothing else is
+mailed.
 """
 
 import sys
@@ -26,6 +30,7 @@ except ImportError as e:  # pragma: no cover
     IMPORT_ERROR = e
 
 TO = "exploitation@example.gouv.fr"
+QUALITE = "qualite@example.gouv.fr"
 QUIET_S = 4
 
 CONFIG = """\
@@ -41,6 +46,10 @@ address = unix:{redis}
 [collector "pbx"]
 type = jsonl
 path = {events}
+site = prefecture
+[collector "pbx2"]
+type = jsonl
+path = {events2}
 site = prefecture
 [smtp]
 server = 127.0.0.1:{port}
@@ -58,6 +67,17 @@ scope = source:pbx
 critical = > {quiet}s
 calendar = always
 notify = exploitation
+[recipients "qualite"]
+to = {qualite}
+group_wait = 1s
+[rule "taux"]
+figure = answered_rate
+scope = queue:*
+window = 15m
+critical = < 75%
+calendar = always
+notify = qualite
+inhibited_by = source-silent
 """
 
 
@@ -82,10 +102,12 @@ def main():
         ck = lib.Checker("(r) no_data")
         events = env.path("events.jsonl")
         open(events, "w").close()
+        events2 = env.path("events2.jsonl")
         cfg = env.path("nodata.conf")
         with open(cfg, "w") as f:
             f.write(CONFIG.format(conninfo=env.pg.conninfo(), redis=env.redis.sock,
-                                  events=events, port=lab.port, to=TO, quiet=QUIET_S))
+                                  events=events, events2=events2, port=lab.port, to=TO,
+                                  qualite=QUALITE, quiet=QUIET_S))
         t0 = time.monotonic()
         d = env.start_reachd(cfg)
         lib.wait_until(lambda: len(lab.messages()) >= 1, 30, "the no_data mail", alive=d.alive)
@@ -100,19 +122,44 @@ def main():
               "fired: no 'Value: N s (threshold: > %d s)' line in %r" % (QUIET_S, text))
         ck.eq("fired: envelope", [TO], lab.messages()[0]["rcpts"])
 
+        # the other source's queue fails while pbx is silent: held
+        t = int(time.time()) - 30
+        lib.append(events2, "".join(json.dumps({"kind": "call", "event": "abandon", "time": t,
+                                                "callid": "a%d" % i, "queue": "accueil",
+                                                "wait_s": 20}) + "\n"
+                                    for i in range(6)).encode())
+        conn = env.db()
+        conn.autocommit = True
+        lib.wait_until(lambda: lib.q(conn, "SELECT count(*) FROM reach.alert_events"
+                                           " WHERE rule = 'taux'")[0][0] == 1, 30,
+                       "the inhibited firing", alive=d.alive)
+        ck.eq("inhibited: recorded, not mailed",
+              [("taux", "accueil", "fire", "critical", "inhibited")],
+              lib.q(conn, "SELECT rule, entity, action, level, quiet FROM reach.alert_events"
+                          " WHERE rule = 'taux'"))
+        ck.eq("inhibited: nothing queued for qualite", 0,
+              lib.q(conn, "SELECT count(*) FROM reach.alert_outbox WHERE rcpt = %s",
+                    (QUALITE,))[0][0])
+
         lib.append(events, (json.dumps({"kind": "call", "event": "enter", "time": int(time.time()),
                                         "callid": "x1", "queue": "accueil"}) + "\n").encode())
-        lib.wait_until(lambda: len(lab.messages()) >= 2, 30, "the resolved mail", alive=d.alive)
+        lib.wait_until(lambda: len(lab.messages()) >= 3, 30,
+                       "the resolved mail, and the notice held by the inhibition", alive=d.alive)
         ck.eq("exit status after SIGTERM", 0, d.term())
-        second = parse(lab.messages()[1])
+        mine = [m for m in lab.messages() if m["rcpts"] == [TO]]
+        held = [m for m in lab.messages() if m["rcpts"] == [QUALITE]]
+        ck.eq("mails to each group", (2, 1), (len(mine), len(held)))
+        if held:
+            ck.eq("the held notice, once the inhibition ended",
+                  "[reachd] CRITIQUE : taux \u2013 prefecture, accueil", subject(parse(held[0])))
+        second = parse(mine[1])
         ck.eq("resolved: subject", "[reachd] Resolved: source-silent \u2013 prefecture, pbx",
               subject(second))
         ck.eq("resolved: threaded under the firing mail", first["Message-ID"],
               second["In-Reply-To"])
-        ck.eq("mails in all", 2, len(lab.messages()))
-        conn = env.db()
+        ck.eq("mails in all", 3, len(lab.messages()))
         ev = lib.q(conn, "SELECT rule, entity, figure, action, level, quiet"
-                         " FROM reach.alert_events ORDER BY id")
+                         " FROM reach.alert_events WHERE rule = 'source-silent' ORDER BY id")
         conn.close()
         ck.eq("transitions", [("source-silent", "pbx", "no_data", "fire", "critical", None),
                               ("source-silent", "pbx", "no_data", "resolve", "critical", None)],

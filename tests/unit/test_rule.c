@@ -225,6 +225,8 @@ static void test_errors(void **state)
 	    "40: rule \"r5\": repeat: must be 0 or at least 60s",
 	    "44: rule \"r6\": critical: must compare the same way as warning (> 10)",
 	    "46: rule \"r6\": notify: empty item in 'qualite,'",
+	    "48: rule \"r6\": inhibited_by: no [rule \"nobody\"] section",
+	    "48: rule \"r6\": inhibited_by: a rule cannot inhibit itself",
 	    "47: rule \"r6\": severity: not valid UTF-8",
 	};
 	const char *text = BASE "[calendar \"bureaux\"]\nhours = mon-fri 09:00-17:00\n"
@@ -245,7 +247,8 @@ static void test_errors(void **state)
 	                        "[rule \"r5\"]\nfigure = ack_rate\nrepeat = 10s\n"        /* 38 */
 	                        "[rule \"r6\"]\nfigure = calls_waiting\nwarning = > 10\n" /* 41 */
 	                        "critical = < 2\nrepeat = 0\nnotify = qualite,\n"
-	                        "severity = qualit\xe9\n"; /* Latin-1 */
+	                        "severity = qualit\xe9\n" /* Latin-1 */
+	                        "inhibited_by = r5, nobody, r6\n";
 	struct errors e = {0};
 	struct rd_rules *rs;
 	char expect[600];
