@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "cache_addr.h"
 #include "config.h"
+#include "indicators.h"
 #include "mailer.h"
 #include "mailmsg.h"
 #include "reachctl.h"
@@ -36,7 +37,8 @@ static void usage(FILE *out)
 	    out,
 	    "usage: reachctl [-c FILE] COMMAND [options]\n"
 	    "commands:\n"
-	    "  indicators [--site S] [--queue Q] [--mailbox M] [--from T] [--to T] [--json]\n"
+	    "  indicators [--site S] [--queue Q] [--mailbox M] [--window W | --from T --to T]"
+	    " [--json]\n"
 	    "             every telephony and mail figure for the period (default: the last\n"
 	    "             24 h); the mail backlog is the one at the end of the period\n"
 	    "  status [--json]\n"
@@ -86,16 +88,7 @@ static PGconn *pg_connect(const struct rd_config *cfg)
 /* A result cell as JSON, typed from the column's type. */
 static json_t *cell(PGresult *r, int row, int col)
 {
-	const char *v = PQgetvalue(r, row, col);
-
-	if (PQgetisnull(r, row, col))
-		return json_null();
-	switch (PQftype(r, col)) {
-	case INT4OID:
-	case INT8OID: return json_integer(strtoll(v, NULL, 10));
-	case FLOAT8OID: return json_real(strtod(v, NULL));
-	default: return json_string(v);
-	}
+	return rd_pg_cell_json(r, row, col);
 }
 
 static PGresult *query(struct ctl *c, const char *sql, int n, const char *const *p)
@@ -241,108 +234,66 @@ void ctl_table_free(struct ctl_table *t)
 
 /* --- indicators ------------------------------------------------------------ */
 
-static const char SQL_PERIOD[] =
-    "SELECT to_char(f, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_char(t, "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " f, t FROM (SELECT date_trunc('minute', coalesce($1::timestamptz, t0 - interval '24 hours')) "
-    "f,"
-    " date_trunc('minute', coalesce($2::timestamptz, t0) + interval '59.999999 seconds') t"
-    " FROM (SELECT coalesce($2::timestamptz, now()) t0) z) x";
-
-static void print_text(PGresult *r, const char *what)
+/* Every figure of each queue and mailbox, one block each. */
+static void print_text(const json_t *arr, const char *entity, const char *what)
 {
-	if (PQntuples(r) == 0)
-		printf("\nno %s in this period\n", what);
-	for (int row = 0; row < PQntuples(r); row++) {
-		printf("\n%s / %s\n", PQgetvalue(r, row, 0), PQgetvalue(r, row, 1));
-		for (int col = 2; col < PQnfields(r); col++) {
-			const char *v = PQgetisnull(r, row, col) ? "-" : PQgetvalue(r, row, col);
-			char buf[32];
+	size_t i;
+	json_t *o;
 
-			if (!PQgetisnull(r, row, col) && PQftype(r, col) == FLOAT8OID) {
-				snprintf(buf, sizeof(buf), "%.4f", strtod(v, NULL));
-				v = buf;
-			}
-			printf("  %-28s %s\n", PQfname(r, col), v);
+	if (json_array_size(arr) == 0)
+		printf("\nno %s in this period\n", what);
+	json_array_foreach(arr, i, o)
+	{
+		const char *k;
+		json_t *v;
+
+		printf("\n%s / %s\n", json_string_value(json_object_get(o, "site")),
+		       json_string_value(json_object_get(o, entity)));
+		json_object_foreach(o, k, v)
+		{
+			if (!strcmp(k, "site") || !strcmp(k, entity) || !strcmp(k, "from") ||
+			    !strcmp(k, "to"))
+				continue;
+			if (json_is_real(v))
+				printf("  %-28s %.4f\n", k, json_real_value(v));
+			else if (json_is_integer(v))
+				printf("  %-28s %lld\n", k, (long long)json_integer_value(v));
+			else
+				printf("  %-28s %s\n", k,
+				       json_is_null(v) ? "-" : json_string_value(v));
 		}
 	}
 }
 
-/* One element per row: site, the entity (queue or mailbox), the period,
- * then every figure under its column name. */
-static json_t *rows_json(PGresult *r, const char *entity, const char *from, const char *to)
-{
-	json_t *arr = json_array();
-
-	for (int row = 0; arr && row < PQntuples(r); row++) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "site", json_string(PQgetvalue(r, row, 0)));
-		json_object_set_new(o, entity, json_string(PQgetvalue(r, row, 1)));
-		json_object_set_new(o, "from", json_string(from));
-		json_object_set_new(o, "to", json_string(to));
-		for (int col = 2; col < PQnfields(r); col++)
-			json_object_set_new(o, PQfname(r, col), cell(r, row, col));
-		json_array_append_new(arr, o);
-	}
-	return arr;
-}
-
-static int print_json(PGresult *calls, PGresult *mail, const char *from, const char *to)
-{
-	json_t *root = json_object();
-	int rc = 0;
-
-	if (!root)
-		return 1;
-	json_object_set_new(root, "calls", rows_json(calls, "queue", from, to));
-	json_object_set_new(root, "mail", rows_json(mail, "mailbox", from, to));
-	if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
-		rc = 1;
-	putchar('\n');
-	json_decref(root);
-	return rc;
-}
-
+/* The same function as the HTTP API's /api/v1/indicators (indicators.c). */
 static int cmd_indicators(struct ctl *c)
 {
-	const char *pp[2] = {c->from, c->to};
-	PGresult *period = query(c, SQL_PERIOD, 2, pp), *calls = NULL, *mail = NULL;
-	const char *p[4];
-	int rc = 1;
+	struct rd_ind_query q = {.site = c->site,
+	                         .queue = c->queue,
+	                         .mailbox = c->mailbox,
+	                         .from = c->from,
+	                         .to = c->to,
+	                         .window = c->window};
+	char err[512];
+	json_t *root = NULL;
+	enum rd_ind_status st = rd_indicators_json(c->pg, &q, &root, err, sizeof(err));
+	int rc;
 
-	if (!period)
+	if (st != RD_IND_OK) {
+		fprintf(stderr, "reachctl: %s%s\n", st == RD_IND_BAD_REQUEST ? "bad period: " : "",
+		        err);
 		return 1;
-	p[0] = c->site;
-	p[1] = PQgetvalue(period, 0, 2);
-	p[2] = PQgetvalue(period, 0, 3);
-	/* --queue alone asks for calls only, --mailbox alone for mail only */
-	p[3] = c->mailbox && !c->queue ? "" : c->queue;
-	calls = query(c,
-	              "SELECT * FROM reach.call_indicators($1, $2, $3)"
-	              " WHERE $4::text IS NULL OR queue = $4",
-	              4, p);
-	p[3] = c->queue && !c->mailbox ? "" : c->mailbox;
-	mail = calls ? query(c,
-	                     "SELECT * FROM reach.mail_indicators($1, $2, $3)"
-	                     " WHERE $4::text IS NULL OR mailbox = $4",
-	                     4, p)
-	             : NULL;
-	if (calls && mail) {
-		if (c->json) {
-			rc = print_json(calls, mail, PQgetvalue(period, 0, 0),
-			                PQgetvalue(period, 0, 1));
-		} else {
-			printf("period %s .. %s (UTC)\n", PQgetvalue(period, 0, 0),
-			       PQgetvalue(period, 0, 1));
-			print_text(calls, "calls");
-			print_text(mail, "mail");
-			rc = 0;
-		}
 	}
-	PQclear(calls);
-	PQclear(mail);
-	PQclear(period);
+	if (c->json) {
+		rc = ctl_print_json(root);
+	} else {
+		printf("period %s .. %s (UTC)\n", json_string_value(json_object_get(root, "from")),
+		       json_string_value(json_object_get(root, "to")));
+		print_text(json_object_get(root, "calls"), "queue", "calls");
+		print_text(json_object_get(root, "mail"), "mailbox", "mail");
+		rc = 0;
+	}
+	json_decref(root);
 	return rc;
 }
 
@@ -634,14 +585,21 @@ static int known_command(const char *cmd)
 /* The command's options; 0, or 2 for a bad command line. */
 static int parse_options(struct ctl *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"site", required_argument, NULL, 's'},    {"queue", required_argument, NULL, 'q'},
-	    {"mailbox", required_argument, NULL, 'm'}, {"from", required_argument, NULL, 'f'},
-	    {"to", required_argument, NULL, 't'},      {"json", no_argument, NULL, 'j'},
-	    {"rule", required_argument, NULL, 'r'},    {"scope", required_argument, NULL, 'S'},
-	    {"until", required_argument, NULL, 'u'},   {"reason", required_argument, NULL, 'R'},
-	    {"since", required_argument, NULL, 'i'},   {"recent", required_argument, NULL, 'n'},
-	    {"all", no_argument, NULL, 'a'},           {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"site", required_argument, NULL, 's'},
+	                                         {"queue", required_argument, NULL, 'q'},
+	                                         {"mailbox", required_argument, NULL, 'm'},
+	                                         {"from", required_argument, NULL, 'f'},
+	                                         {"to", required_argument, NULL, 't'},
+	                                         {"json", no_argument, NULL, 'j'},
+	                                         {"rule", required_argument, NULL, 'r'},
+	                                         {"scope", required_argument, NULL, 'S'},
+	                                         {"until", required_argument, NULL, 'u'},
+	                                         {"reason", required_argument, NULL, 'R'},
+	                                         {"since", required_argument, NULL, 'i'},
+	                                         {"recent", required_argument, NULL, 'n'},
+	                                         {"all", no_argument, NULL, 'a'},
+	                                         {"window", required_argument, NULL, 'w'},
+	                                         {NULL, 0, NULL, 0}};
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -666,6 +624,7 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 		case 'i': c->since = optarg; break;
 		case 'n': c->recent = optarg; break;
 		case 'a': c->all = 1; break;
+		case 'w': c->window = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}

@@ -18,7 +18,7 @@ struct rd_tz;
 struct ctl {
 	struct rd_config *cfg;
 	PGconn *pg;
-	const char *site, *queue, *mailbox, *from, *to;
+	const char *site, *queue, *mailbox, *from, *to, *window;
 	const char *rcpts[CTL_MAX_RCPTS]; /* every --to, for test-mail */
 	size_t nrcpts;
 	int json;
