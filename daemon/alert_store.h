@@ -20,6 +20,7 @@ struct rd_alert_silence_row {
  * job reads the silences, for the next round. */
 struct rd_alert_write_job {
 	struct rd_job job;
+	char *site; /* whose round it is */
 	json_t *states, *events, *notices;
 	struct rd_alert_silence_row *sil;
 	size_t nsil;

@@ -57,7 +57,13 @@ struct rd_alerts {
 	int64_t sil_read_at;
 	struct named_cal *cals;
 	size_t ncals;
-	int loaded, loading, writing;
+	int loaded, loading;
+	/* sites whose round is being written: the next round of a site waits
+	 * for its previous one, other sites do not */
+	struct busy_site {
+		struct busy_site *next;
+		char *site;
+	} * writing;
 	unsigned round;
 	struct rd_alerts_stats stats;
 };
@@ -562,6 +568,27 @@ static void eval_leftovers(struct round *rd)
 
 /* --- the round ------------------------------------------------------------ */
 
+static int site_busy(const struct rd_alerts *a, const char *site)
+{
+	for (const struct busy_site *b = a->writing; b; b = b->next)
+		if (strcmp(b->site, site) == 0)
+			return 1;
+	return 0;
+}
+
+static void site_done(struct rd_alerts *a, const char *site)
+{
+	for (struct busy_site **pp = &a->writing; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->site, site) == 0) {
+			struct busy_site *b = *pp;
+
+			*pp = b->next;
+			free(b->site);
+			free(b);
+			return;
+		}
+}
+
 static void write_done(struct rd_job *job)
 {
 	struct rd_alert_write_job *w = (struct rd_alert_write_job *)job;
@@ -581,8 +608,9 @@ static void write_done(struct rd_job *job)
 	json_decref(w->states);
 	json_decref(w->events);
 	json_decref(w->notices);
+	site_done(a, w->site);
+	free(w->site);
 	free(w);
-	a->writing = 0;
 }
 
 /* Write what the round changed; with nothing to write, only read the
@@ -591,6 +619,7 @@ static void write_done(struct rd_job *job)
 static void submit_round(struct round *rd)
 {
 	struct rd_alert_write_job *w;
+	struct busy_site *busy;
 
 	if (json_array_size(rd->states) + json_array_size(rd->events) +
 	            json_array_size(rd->notices) ==
@@ -602,7 +631,18 @@ static void submit_round(struct round *rd)
 		return;
 	}
 	w = calloc(1, sizeof(*w));
-	if (!w) {
+	busy = calloc(1, sizeof(*busy));
+	if (w)
+		w->site = strdup(rd->f->site);
+	if (busy)
+		busy->site = strdup(rd->f->site);
+	if (!w || !w->site || !busy || !busy->site) {
+		if (w)
+			free(w->site);
+		if (busy)
+			free(busy->site);
+		free(w);
+		free(busy);
 		rd_err("alerts: out of memory writing a round");
 		json_decref(rd->states);
 		json_decref(rd->events);
@@ -616,7 +656,8 @@ static void submit_round(struct round *rd)
 	w->states = rd->states;
 	w->events = rd->events;
 	w->notices = rd->notices;
-	rd->a->writing = 1;
+	busy->next = rd->a->writing;
+	rd->a->writing = busy;
 	rd_ledger_submit(rd->a->ledger, &w->job);
 }
 
@@ -624,7 +665,7 @@ void rd_alerts_site_figures(struct rd_alerts *a, const struct rd_site_figures *f
 {
 	struct round rd = {a, f, (int64_t)time(NULL), json_array(), json_array(), json_array()};
 
-	if (!a->loaded || a->writing || !a->rules || !a->rules->nrules || !rd.states ||
+	if (!a->loaded || site_busy(a, f->site) || !a->rules || !a->rules->nrules || !rd.states ||
 	    !rd.events || !rd.notices) {
 		json_decref(rd.states);
 		json_decref(rd.events);
@@ -748,12 +789,14 @@ void rd_alerts_free(struct rd_alerts *a)
 	alerts_clear(a);
 	cals_clear(a);
 	rd_alert_silences_free(a->sil, a->nsil);
+	while (a->writing)
+		site_done(a, a->writing->site);
 	free(a);
 }
 
 int rd_alerts_busy(const struct rd_alerts *a)
 {
-	return a->loading || a->writing;
+	return a->loading || a->writing != NULL;
 }
 
 void rd_alerts_get_stats(const struct rd_alerts *a, struct rd_alerts_stats *st)
