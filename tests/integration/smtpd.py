@@ -149,6 +149,8 @@ class Lab:
     def start(self):
         self.cert, self.key = make_cert(self.dir)
         open(self.spool, "a").close()
+        # a directory used before (make run, again): number on, never overwrite
+        self.count = len(self.messages())
         self._listen()
         return self
 
