@@ -169,3 +169,19 @@ enum rd_job_status rd_alert_store_load(struct rd_job *job, PGconn *pg)
 		return st;
 	return RD_JOB_OK;
 }
+
+enum rd_job_status rd_alert_store_prune(struct rd_job *job, PGconn *pg)
+{
+	struct rd_alert_prune_job *p = (struct rd_alert_prune_job *)job;
+	const char *params[2] = {p->rules, p->sites};
+	PGresult *r = PQexecParams(pg,
+	                           "DELETE FROM reach.alert_state WHERE site IN"
+	                           " (SELECT jsonb_array_elements_text($2::jsonb)) AND rule NOT IN"
+	                           " (SELECT jsonb_array_elements_text($1::jsonb))",
+	                           2, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return failed(job, pg, r);
+	PQclear(r);
+	return RD_JOB_OK;
+}

@@ -35,7 +35,15 @@ struct rd_alert_load_job {
 	size_t nsil;
 };
 
+/* Forget the states of rules no longer configured, on this daemon's sites
+ * only (several daemons may share the database). */
+struct rd_alert_prune_job {
+	struct rd_job job;
+	char *rules, *sites; /* PostgreSQL text[] literals, JSON-built */
+};
+
 enum rd_job_status rd_alert_store_write(struct rd_job *job, PGconn *pg);
+enum rd_job_status rd_alert_store_prune(struct rd_job *job, PGconn *pg);
 enum rd_job_status rd_alert_store_load(struct rd_job *job, PGconn *pg);
 void rd_alert_silences_free(struct rd_alert_silence_row *sil, size_t n);
 

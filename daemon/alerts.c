@@ -692,6 +692,77 @@ void rd_alerts_site_figures(struct rd_alerts *a, const struct rd_site_figures *f
 	submit_round(&rd);
 }
 
+/* --- rules removed ------------------------------------------------------------ */
+
+static void prune_done(struct rd_job *job)
+{
+	struct rd_alert_prune_job *p = (struct rd_alert_prune_job *)job;
+
+	if (job->status == RD_JOB_FAILED)
+		rd_err("alerts: cannot forget the alerts of removed rules: %s", job->err);
+	free(p->rules);
+	free(p->sites);
+	free(p);
+}
+
+/* The configured rules and this daemon's sites, as JSON arrays. */
+static int prune_lists(const struct rd_alerts *a, char **rules, char **sites)
+{
+	json_t *r = json_array(), *s = json_array();
+
+	for (size_t i = 0; r && a->rules && i < a->rules->nrules; i++)
+		json_array_append_new(r, json_string(a->rules->rules[i].name));
+	for (const struct rd_section *c = rd_config_next(a->cfg, "collector", NULL); s && c;
+	     c = rd_config_next(a->cfg, "collector", c)) {
+		const char *site = rd_section_get(c, "site");
+
+		if (site || a->cfg->site)
+			json_array_append_new(s, json_string(site ? site : a->cfg->site));
+	}
+	*rules = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	*sites = s ? json_dumps(s, JSON_COMPACT) : NULL;
+	json_decref(r);
+	json_decref(s);
+	return *rules && *sites ? 0 : -1;
+}
+
+/* A rule left the configuration: its alerts leave memory and the table
+ * (their history stays in reach.alert_events). */
+static void prune_removed(struct rd_alerts *a)
+{
+	struct rd_alert_prune_job *p;
+
+	if (!a->rules)
+		return;
+	for (struct alert **pp = &a->list; *pp;) {
+		struct alert *al = *pp;
+
+		if (rd_rules_find(a->rules, al->rule)) {
+			pp = &al->next;
+			continue;
+		}
+		*pp = al->next;
+		free(al->rule);
+		free(al->site);
+		free(al->entity);
+		free(al->saved);
+		free(al);
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || prune_lists(a, &p->rules, &p->sites) != 0) {
+		if (p) {
+			free(p->rules);
+			free(p->sites);
+		}
+		free(p);
+		rd_err("alerts: out of memory");
+		return;
+	}
+	p->job.run = rd_alert_store_prune;
+	p->job.done = prune_done;
+	rd_ledger_submit(a->ledger, &p->job);
+}
+
 /* --- loading ---------------------------------------------------------------- */
 
 static void restore_states(struct rd_alerts *a, PGresult *res)
@@ -729,6 +800,7 @@ static void load_done(struct rd_job *job)
 		l->nsil = 0;
 		a->sil_read_at = (int64_t)time(NULL);
 		a->loaded = 1;
+		prune_removed(a);
 	} else if (job->status != RD_JOB_CANCELLED) {
 		rd_err("alerts: cannot read the alert states back: %s", job->err);
 	}
@@ -780,6 +852,8 @@ void rd_alerts_reload(struct rd_alerts *a, const struct rd_config *cfg,
 	a->rules = rules;
 	a->smtp_ready = smtp_ready;
 	cals_build(a);
+	if (a->loaded)
+		prune_removed(a);
 }
 
 void rd_alerts_free(struct rd_alerts *a)

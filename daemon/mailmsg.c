@@ -458,7 +458,24 @@ static int check_inputs(const struct rd_mailmsg *m, char *err, size_t errlen)
 			snprintf(err, errlen, "To: %s", why);
 			return -1;
 		}
+	for (size_t i = 0; i < m->ncc; i++)
+		if (rd_mail_address_check(m->cc[i].addr, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "Cc: %s", why);
+			return -1;
+		}
 	return check_ids(m, err, errlen);
+}
+
+/* An address list, comma-separated, folded by put_mailbox. */
+static void put_list(struct emit *e, const struct rd_mailbox *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		put_mailbox(e, &list[i], 1);
+		if (i + 1 < n) {
+			rd_sb_addc(e->sb, ',');
+			e->col++;
+		}
+	}
 }
 
 static void put_headers(struct rd_sb *sb, const struct rd_mailmsg *m)
@@ -474,12 +491,11 @@ static void put_headers(struct rd_sb *sb, const struct rd_mailmsg *m)
 	put_mailbox(&e, &m->from, 1);
 	rd_sb_adds(sb, "\r\nTo:");
 	e.col = 3;
-	for (size_t i = 0; i < m->nto; i++) {
-		put_mailbox(&e, &m->to[i], 1);
-		if (i + 1 < m->nto) {
-			rd_sb_addc(sb, ',');
-			e.col++;
-		}
+	put_list(&e, m->to, m->nto);
+	if (m->ncc) {
+		rd_sb_adds(sb, "\r\nCc:");
+		e.col = 3;
+		put_list(&e, m->cc, m->ncc);
 	}
 	rd_sb_adds(sb, "\r\n");
 	subject = rd_mail_header_text("Subject", m->subject ? m->subject : "",

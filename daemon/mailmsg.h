@@ -30,6 +30,8 @@ struct rd_mailmsg {
 	struct rd_mailbox from;
 	const struct rd_mailbox *to;
 	size_t nto;
+	const struct rd_mailbox *cc; /* a Cc header when ncc > 0 */
+	size_t ncc;
 	const char *subject;           /* UTF-8 */
 	const char *message_id;        /* "<alert-123-4@reachd.example>": stable across retries */
 	const char *in_reply_to;       /* the message this one answers (a "resolved" mail

@@ -241,7 +241,7 @@ static int compose_group(struct dispatch_job *d, PGconn *pg, const char *grp, co
 	                1, pg_grp, 1);
 	PGresult *seq = r ? q(pg, "SELECT nextval('reach.alert_mail_seq')", 0, NULL, 1) : NULL;
 	json_t *notices[MAX_NOTICES];
-	struct rd_mailbox to[32];
+	struct rd_mailbox to[32], cc[32];
 	struct rd_mail_parts parts = {0};
 	char msgid[300], err[512], *thread = NULL, *text = NULL;
 	int n = 0, rc = -1;
@@ -262,6 +262,8 @@ static int compose_group(struct dispatch_job *d, PGconn *pg, const char *grp, co
 		struct rd_mailmsg m = {.from = {d->from, d->from_name},
 		                       .to = to,
 		                       .nto = (size_t)strs_of(json_object_get(g, "to"), to, 32),
+		                       .cc = cc,
+		                       .ncc = (size_t)strs_of(json_object_get(g, "cc"), cc, 32),
 		                       .subject = parts.subject,
 		                       .message_id = msgid,
 		                       .in_reply_to = thread,

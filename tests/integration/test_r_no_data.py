@@ -160,10 +160,29 @@ def main():
         ck.eq("mails in all", 3, len(lab.messages()))
         ev = lib.q(conn, "SELECT rule, entity, figure, action, level, quiet"
                          " FROM reach.alert_events WHERE rule = 'source-silent' ORDER BY id")
-        conn.close()
         ck.eq("transitions", [("source-silent", "pbx", "no_data", "fire", "critical", None),
                               ("source-silent", "pbx", "no_data", "resolve", "critical", None)],
               ev)
+
+        # the rule "taux" leaves the configuration: its alerts leave reach.alert_state
+        # (and the reach.alerts view) at the next start; their history stays
+        with open(cfg, encoding="utf-8") as f:
+            text = f.read()
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(text[:text.index('[rule "taux"]')])
+        d = env.start_reachd(cfg, name="reachd-without-taux")
+        lib.wait_until(lambda: lib.q(conn, "SELECT count(*) FROM reach.alert_state"
+                                           " WHERE rule = 'taux'")[0][0] == 0, 30,
+                       "the removed rule's alerts to be forgotten", alive=d.alive)
+        # (held while inhibited, then told once the inhibition ended)
+        ck.eq("the removed rule's history kept", [("fire", "inhibited"), ("fire", None)],
+              lib.q(conn, "SELECT action, quiet FROM reach.alert_events WHERE rule = 'taux'"
+                          " ORDER BY id"))
+        ck.eq("the other rule's state kept", 1,
+              lib.q(conn, "SELECT count(*) FROM reach.alert_state"
+                          " WHERE rule = 'source-silent'")[0][0])
+        ck.eq("exit status after SIGTERM (second run)", 0, d.term())
+        conn.close()
         ck.done()
 
 

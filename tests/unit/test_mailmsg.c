@@ -277,6 +277,35 @@ static void test_compose_plain(void **state)
 	free(out);
 }
 
+/* Cc: a header of its own, folded like To; a bad Cc address is refused. */
+static void test_compose_cc(void **state)
+{
+	static const struct rd_mailbox cc[] = {{"chef@example.gouv.fr", NULL},
+	                                       {"direction@example.gouv.fr", NULL}};
+	static const struct rd_mailbox bad[] = {{"chef@example.gouv.fr>\r\nBcc: x@y", NULL}};
+	struct rd_mailmsg m = {.from = {"reachd@example.gouv.fr", NULL},
+	                       .to = TO + 1,
+	                       .nto = 1,
+	                       .cc = cc,
+	                       .ncc = 2,
+	                       .subject = "s",
+	                       .message_id = "<a@b>",
+	                       .date = T_20261129_0800,
+	                       .text = "x\n"};
+	char *out = NULL, err[256];
+
+	(void)state;
+	assert_int_equal(rd_mailmsg_compose(&m, &out, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "\r\nTo: chef@example.gouv.fr\r\n"
+	                            "Cc: chef@example.gouv.fr, direction@example.gouv.fr\r\n"
+	                            "Subject: s\r\n"));
+	free(out);
+	m.cc = bad;
+	m.ncc = 1;
+	assert_int_equal(rd_mailmsg_compose(&m, &out, err, sizeof(err)), -1);
+	assert_int_equal(strncmp(err, "Cc: ", 4), 0);
+}
+
 static void test_compose_thread_and_html(void **state)
 {
 	const char *refs[] = {"<alert-123-1@reachd.example>", "<alert-123-2@reachd.example>"};
@@ -378,6 +407,7 @@ int main(void)
 	    cmocka_unit_test(test_addresses),
 	    cmocka_unit_test(test_msgids),
 	    cmocka_unit_test(test_compose_plain),
+	    cmocka_unit_test(test_compose_cc),
 	    cmocka_unit_test(test_compose_thread_and_html),
 	    cmocka_unit_test(test_compose_refused),
 	};
