@@ -46,8 +46,9 @@
 			service_level: 'Niveau de service',
 			calls_waiting: 'En attente',
 			longest_wait: 'Attente la plus longue',
-			offered: 'Appels présentés',
-			answered: 'Appels répondus',
+			offered: 'Présentés',
+			answered: 'Répondus',
+			answered_short: 'Aboutis',
 			abandon_rate: 'Abandons',
 			window_1h: '1 h',
 			window_24h: '24 h',
@@ -59,7 +60,9 @@
 			oldest: 'Plus ancien sans réponse',
 			oldest_business: 'en heures ouvrées',
 			ack_rate: 'Accusés de réception',
+			ack_short: 'AR',
 			reply_delay: 'Délai de réponse moyen',
+			delay_short: 'Délai moyen',
 			reply_delay_business: 'Délai moyen (heures ouvrées)',
 			received: 'Reçus',
 			replied: 'Répondus',
@@ -115,8 +118,9 @@
 			service_level: 'Service level',
 			calls_waiting: 'Waiting',
 			longest_wait: 'Longest wait',
-			offered: 'Calls offered',
-			answered: 'Calls answered',
+			offered: 'Offered',
+			answered: 'Answered',
+			answered_short: 'Answered rate',
 			abandon_rate: 'Abandoned',
 			window_1h: '1 h',
 			window_24h: '24 h',
@@ -128,7 +132,9 @@
 			oldest: 'Oldest unanswered',
 			oldest_business: 'in business hours',
 			ack_rate: 'Acknowledged',
+			ack_short: 'Acknowledged',
 			reply_delay: 'Average reply delay',
+			delay_short: 'Average delay',
 			reply_delay_business: 'Average delay (business hours)',
 			received: 'Received',
 			replied: 'Replied',
@@ -572,26 +578,27 @@
 		var r24 = q.win['24h'] || {};
 		var rate = r24.answered_rate;
 		var cls = rateClass(rate);
-		var main = el('div', 'hero ' + cls);
-		main.appendChild(el('span', 'label', t('answered_rate') + ' · ' + t('window_24h')));
-		main.appendChild(tag(el('span', 'big value', fmtRate(rate)), 'answered_rate', site, name, '24h'));
-		main.appendChild(tag(el('span', 'state', stateText(cls)), 'answered_state', site, name, '24h'));
-		card.appendChild(main);
-
+		var top = el('div', 'card-main');
+		var hero = el('div', 'hero ' + cls);
+		hero.appendChild(el('span', 'label', t('answered_rate') + ' · ' + t('window_24h')));
+		hero.appendChild(tag(el('span', 'big value', fmtRate(rate)), 'answered_rate', site, name, '24h'));
+		hero.appendChild(tag(el('span', 'state', stateText(cls)), 'answered_state', site, name, '24h'));
+		top.appendChild(hero);
 		var live = q.live || {};
-		var now = el('div', 'row live');
+		var now = el('div', 'live');
 		now.appendChild(figure(t('calls_waiting'), fmtInt(live.calls_waiting), 'calls_waiting', site, name, 'live', 'bigfig'));
 		now.appendChild(figure(t('longest_wait'), fmtDur(live.longest_wait_s), 'longest_wait_s', site, name, 'live', 'bigfig'));
-		card.appendChild(now);
+		top.appendChild(now);
+		card.appendChild(top);
 
 		var row = el('div', 'row');
 		['1h', '30d'].forEach(function (w) {
 			var v = (q.win[w] || {}).answered_rate;
-			row.appendChild(figure(t('answered_rate') + ' · ' + t('window_' + w), fmtRate(v), 'answered_rate', site, name, w, 'rate-' + rateClass(v)));
+			row.appendChild(figure(t('answered_short') + ' ' + t('window_' + w), fmtRate(v), 'answered_rate', site, name, w, 'rate-' + rateClass(v)));
 		});
-		row.appendChild(figure(t('service_level') + ' · ' + t('window_24h'), fmtRate(r24.service_level), 'service_level', site, name, '24h'));
-		row.appendChild(figure(t('offered') + ' · ' + t('window_24h'), fmtInt(r24.offered), 'offered', site, name, '24h'));
-		row.appendChild(figure(t('answered') + ' · ' + t('window_24h'), fmtInt(r24.answered), 'answered', site, name, '24h'));
+		row.appendChild(figure(t('service_level') + ' ' + t('window_24h'), fmtRate(r24.service_level), 'service_level', site, name, '24h'));
+		row.appendChild(figure(t('offered') + ' ' + t('window_24h'), fmtInt(r24.offered), 'offered', site, name, '24h'));
+		row.appendChild(figure(t('answered') + ' ' + t('window_24h'), fmtInt(r24.answered), 'answered', site, name, '24h'));
 		card.appendChild(row);
 
 		var charts = el('div', 'charts');
@@ -606,29 +613,34 @@
 		tag(card, 'mailbox', site, name);
 		card.appendChild(el('h4', 'card-title', name));
 		var live = m.live || {};
-		var now = el('div', 'row live');
-		now.appendChild(figure(t('backlog'), fmtInt(live.backlog), 'backlog', site, name, 'live', 'bigfig'));
+		var top = el('div', 'card-main');
+		var hero = el('div', 'hero neutral');
+		hero.appendChild(el('span', 'label', t('backlog')));
+		hero.appendChild(tag(el('span', 'big value', fmtInt(live.backlog)), 'backlog', site, name, 'live'));
+		top.appendChild(hero);
+		var now = el('div', 'live');
 		var old = figure(t('oldest'), fmtDur(live.oldest_unanswered_s), 'oldest_unanswered_s', site, name, 'live', 'bigfig');
 		if (isNum(live.oldest_unanswered_business_s) && live.backlog > 0)
 			old.appendChild(tag(el('span', 'sub', fmtDur(live.oldest_unanswered_business_s) + ' ' + t('oldest_business')),
 			                    'oldest_unanswered_business_s', site, name, 'live'));
 		now.appendChild(old);
-		card.appendChild(now);
+		top.appendChild(now);
+		card.appendChild(top);
 
 		var row = el('div', 'row');
 		['24h', '30d'].forEach(function (w) {
 			var r = m.win[w] || {};
-			row.appendChild(figure(t('ack_rate') + ' · ' + t('window_' + w), fmtRate(r.ack_rate), 'ack_rate', site, name, w));
+			row.appendChild(figure(t('ack_short') + ' ' + t('window_' + w), fmtRate(r.ack_rate), 'ack_rate', site, name, w));
 		});
+		var r24 = m.win['24h'] || {};
+		row.appendChild(figure(t('received') + ' ' + t('window_24h'), fmtInt(r24.received), 'received', site, name, '24h'));
 		['24h', '30d'].forEach(function (w) {
 			var r = m.win[w] || {};
-			row.appendChild(figure(t('reply_delay') + ' · ' + t('window_' + w), fmtDur(r.reply_delay_avg_s), 'reply_delay_avg_s', site, name, w));
+			row.appendChild(figure(t('delay_short') + ' ' + t('window_' + w), fmtDur(r.reply_delay_avg_s), 'reply_delay_avg_s', site, name, w));
 		});
+		row.appendChild(figure(t('replied') + ' ' + t('window_24h'), fmtInt(r24.replied), 'replied', site, name, '24h'));
 		var r30 = m.win['30d'] || {};
-		row.appendChild(figure(t('reply_delay_business') + ' · ' + t('window_30d'), fmtDur(r30.reply_delay_business_avg_s), 'reply_delay_business_avg_s', site, name, '30d'));
-		var r24 = m.win['24h'] || {};
-		row.appendChild(figure(t('received') + ' · ' + t('window_24h'), fmtInt(r24.received), 'received', site, name, '24h'));
-		row.appendChild(figure(t('replied') + ' · ' + t('window_24h'), fmtInt(r24.replied), 'replied', site, name, '24h'));
+		row.appendChild(figure(t('reply_delay_business') + ' ' + t('window_30d'), fmtDur(r30.reply_delay_business_avg_s), 'reply_delay_business_avg_s', site, name, '30d', 'wide'));
 		card.appendChild(row);
 		return card;
 	}
@@ -692,7 +704,10 @@
 		li.appendChild(el('span', 'badge', levelText(a.level)));
 		li.appendChild(el('span', 'what', (a.rule || '') + ' · ' + (a.site || '') + ' / ' + (a.entity || '')));
 		var v = isNum(a.value) ? fmtFigure(a.figure, a.value) : (a.value_text || DASH);
-		li.appendChild(tag(el('span', 'alert-value', v), 'alert_value', a.site || '', a.entity || ''));
+		var av = tag(el('span', 'alert-value', v), 'alert_value', a.site || '', a.entity || '');
+		av.setAttribute('data-rule', a.rule || '');
+		av.setAttribute('data-status', status);
+		li.appendChild(av);
 		var when = a[atField];
 		if (when) {
 			var ms = Date.parse(when);
