@@ -85,6 +85,7 @@
 			redis_down: 'Redis injoignable : les indicateurs en direct peuvent être anciens',
 			server_down: 'Serveur reachd injoignable',
 			api_error: 'Erreur de l\u2019API',
+			page_error: 'Erreur d\u2019affichage',
 			unauthorized: 'Accès refusé : jeton absent ou invalide (ouvrir /?token=…)',
 			no_data: 'Aucune donnée pour l\u2019instant',
 			version: 'version',
@@ -158,6 +159,7 @@
 			redis_down: 'Redis unreachable: live figures may be old',
 			server_down: 'reachd server unreachable',
 			api_error: 'API error',
+			page_error: 'Display error',
 			unauthorized: 'Access denied: missing or invalid token (open /?token=…)',
 			no_data: 'No data yet',
 			version: 'version',
@@ -837,6 +839,8 @@
 				add('net', t('server_down'));
 			else if (e.status === 401 || e.status === 403)
 				add('auth', t('unauthorized'));
+			else if (e.status === -1)
+				add('page', t('page_error') + ' : ' + e.message);
 			else if (/postgres/i.test(e.message || ''))
 				add('pg', t('pg_down'));
 			else if (/redis/i.test(e.message || ''))
@@ -869,6 +873,7 @@
 	}
 
 	function render() {
+		delete state.errors.render;
 		renderStatic();
 		renderBanners();
 		renderAlerts();
@@ -877,12 +882,17 @@
 		document.body.setAttribute('data-ready', 'true');
 	}
 
+	/* Load, then render; a failure anywhere (even in render) becomes a banner,
+	 * and the returned promise always resolves, so refreshes go on. */
 	function guarded(fn) {
 		return function () {
-			return fn().then(render, function (e) {
-				/* never leave the page broken: show it and keep refreshing */
+			return fn().then(render).catch(function (e) {
 				state.errors.render = new ApiError(String(e && e.message || e), -1, null);
-				renderBanners();
+				try {
+					renderBanners();
+				} catch (e2) {
+					/* nothing more can be shown */
+				}
 			});
 		};
 	}
@@ -891,14 +901,9 @@
 	var slow = guarded(loadSlow);
 
 	function start() {
-		/* the status first: it sets the language */
-		loadFast().then(function () {
-			render();
-			return loadSlow();
-		}).then(render, function (e) {
-			state.errors.render = new ApiError(String(e && e.message || e), -1, null);
-			renderBanners();
-		});
+		/* the status first (it sets the language), then the windows and series;
+		 * an error anywhere shows a banner and never stops the refreshes */
+		fast().then(slow);
 		window.setInterval(fast, FAST_MS);
 		window.setInterval(slow, SLOW_MS);
 	}
