@@ -23,7 +23,9 @@ LIB_SRC  = $(filter-out daemon/main.c $(CTL_SRC), $(wildcard daemon/*.c)) \
            $(wildcard collectors/*.c)
 SQL      = $(sort $(wildcard sql/[0-9]*.sql))
 TEMPLATES = $(sort $(wildcard templates/*.txt templates/*.html templates/*.subject))
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/sql_embedded.o $(BUILD)/templates_embedded.o
+WEB      = $(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/sql_embedded.o $(BUILD)/templates_embedded.o \
+           $(BUILD)/dashboard_assets.o
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -50,6 +52,13 @@ $(BUILD)/templates_embedded.c: $(BUILD)/tools/embed $(TEMPLATES)
 	$(BUILD)/tools/embed -t rd_template_file -a rd_templates -i template.h -f $@ $(TEMPLATES)
 
 $(BUILD)/templates_embedded.o: $(BUILD)/templates_embedded.c daemon/template.h
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# The dashboard page served at / (web/), compiled in as well.
+$(BUILD)/dashboard_assets.c: $(BUILD)/tools/embed $(WEB)
+	$(BUILD)/tools/embed -w -t rd_asset -a rd_dashboard_assets -i dashboard.h $@ $(WEB)
+
+$(BUILD)/dashboard_assets.o: $(BUILD)/dashboard_assets.c daemon/dashboard.h
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libreachd.a: $(LIB_OBJ)
@@ -103,7 +112,7 @@ FMT_SRC = $(wildcard daemon/*.[ch] collectors/*.[ch] tests/unit/*.[ch] tools/*.c
 format:
 	clang-format -i $(FMT_SRC)
 
-lint: $(BUILD)/sql_embedded.c $(BUILD)/templates_embedded.c
+lint: $(BUILD)/sql_embedded.c $(BUILD)/templates_embedded.c $(BUILD)/dashboard_assets.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --std=c11 --inline-suppr -D_GNU_SOURCE -Idaemon -Icollectors \
 	    --suppress=missingIncludeSystem daemon collectors

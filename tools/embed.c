@@ -1,23 +1,47 @@
 /* embed.c - build tool: turns text files into a C array of {name, text}, so
  * the daemon never depends on an installed data path. By default it makes
  * the migrations of sql/ (name = the file name up to its first dot); the
- * options make other tables, such as the mail templates of templates/.
- * usage: embed [-t TYPE] [-a ARRAY] [-i HEADER] [-f] OUT.c FILE...
+ * options make other tables, such as the mail templates of templates/ and
+ * the dashboard's files of web/.
+ * usage: embed [-t TYPE] [-a ARRAY] [-i HEADER] [-f] [-w] OUT.c FILE...
  *   -t struct type (default rd_migration), -a array name (rd_migrations),
- *   -i header to include (migrate.h), -f keep the whole file name as name.
+ *   -i header to include (migrate.h), -f keep the whole file name as name,
+ *   -w web assets: {"/NAME", content type, bytes, length} (struct rd_asset).
  * Files are emitted in the order given (the migrations' version order). */
 #include <stdio.h>
 #include <string.h>
 
 struct opts {
 	const char *type, *array, *header;
-	int full_name;
+	int full_name, web;
 };
 
-static int emit_file(FILE *out, const char *path, int full_name)
+/* The Content-Type of a web asset, from its file name's extension. */
+static const char *content_type(const char *name)
+{
+	static const char *const types[][2] = {
+	    {".html", "text/html; charset=utf-8"},
+	    {".js", "text/javascript; charset=utf-8"},
+	    {".css", "text/css; charset=utf-8"},
+	    {".svg", "image/svg+xml"},
+	    {".png", "image/png"},
+	    {".ico", "image/x-icon"},
+	    {".json", "application/json"},
+	    {".txt", "text/plain; charset=utf-8"},
+	};
+	const char *dot = strrchr(name, '.');
+
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i][0]) == 0)
+			return types[i][1];
+	return "application/octet-stream";
+}
+
+static int emit_file(FILE *out, const char *path, const struct opts *o)
 {
 	FILE *in = fopen(path, "rb");
 	const char *base = strrchr(path, '/');
+	unsigned long len = 0;
 	int ch;
 
 	if (!in) {
@@ -25,8 +49,14 @@ static int emit_file(FILE *out, const char *path, int full_name)
 		return -1;
 	}
 	base = base ? base + 1 : path;
-	fprintf(out, "\t{\"%.*s\", \"", (int)(full_name ? strlen(base) : strcspn(base, ".")), base);
+	if (o->web)
+		fprintf(out, "\t{\"/%s\", \"%s\", (const unsigned char *)\"", base,
+		        content_type(base));
+	else
+		fprintf(out, "\t{\"%.*s\", \"",
+		        (int)(o->full_name ? strlen(base) : strcspn(base, ".")), base);
 	while ((ch = fgetc(in)) != EOF) {
+		len++;
 		if (ch == '\n')
 			fputs("\\n\"\n\t\"", out);
 		else if (ch == '"' || ch == '\\')
@@ -36,7 +66,10 @@ static int emit_file(FILE *out, const char *path, int full_name)
 		else
 			fputc(ch, out);
 	}
-	fputs("\"},\n", out);
+	if (o->web)
+		fprintf(out, "\", %lu},\n", len);
+	else
+		fputs("\"},\n", out);
 	fclose(in);
 	return 0;
 }
@@ -49,6 +82,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-f") == 0)
 			o->full_name = 1;
+		else if (strcmp(argv[i], "-w") == 0)
+			o->web = 1;
 		else if (i + 1 >= argc)
 			return -1;
 		else if (strcmp(argv[i], "-t") == 0)
@@ -65,13 +100,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {"rd_migration", "rd_migrations", "migrate.h", 0};
+	struct opts o = {"rd_migration", "rd_migrations", "migrate.h", 0, 0};
 	int first = parse_opts(argc, argv, &o);
 	FILE *out;
 
 	if (first < 0) {
 		fprintf(stderr,
-		        "usage: embed [-t TYPE] [-a ARRAY] [-i HEADER] [-f] OUT.c FILE...\n");
+		        "usage: embed [-t TYPE] [-a ARRAY] [-i HEADER] [-f] [-w] OUT.c FILE...\n");
 		return 2;
 	}
 	out = fopen(argv[first], "w");
@@ -85,10 +120,10 @@ int main(int argc, char **argv)
 	        "const struct %s %s[] = {\n",
 	        o.header, o.type, o.array);
 	for (int i = first + 1; i < argc; i++)
-		if (emit_file(out, argv[i], o.full_name) != 0) {
+		if (emit_file(out, argv[i], &o) != 0) {
 			fclose(out);
 			return 1;
 		}
-	fputs("\t{0, 0}\n};\n", out);
+	fputs(o.web ? "\t{0, 0, 0, 0}\n};\n" : "\t{0, 0}\n};\n", out);
 	return fclose(out) == 0 ? 0 : 1;
 }
