@@ -597,11 +597,50 @@ def case_simulated(ck, env):
     text = ctl_ok(ck, cfg, "report", "--year", "2025")
     ck.ok("Taux d'appels aboutis" in text and "Boîte " in text, "simulated text report: %r" % text)
     check_html(ck, ctl_ok(ck, cfg, "report", "--year", "2025", "--format", "html"), "simulated html")
+    check_dashboard(ck, env)
     lib.log("reachctl report --year 2025 on the simulated trace:\n" + text)
     out = os.environ.get("REACHD_REPORT_OUT")
     if out:
         with open(out, "w", encoding="utf-8") as f:
             f.write(text)
+
+
+DASHBOARD_OBJECTS = {"reach.call_indicators_hourly", "reach.call_indicators_daily",
+                     "reach.call_indicators", "reach.mail_indicators",
+                     "reach.mail_indicators_daily", "reach.mail_backlog", "reach.alerts",
+                     "reach.sites", "reach.indicator_report"}
+
+
+def check_dashboard(ck, env):
+    """docs/grafana/reachd-dashboard.json: valid JSON; every query reads only
+    the documented views and functions, and runs on the simulated data with
+    Grafana's macros replaced."""
+    import re
+    with open(os.path.join(lib.REPO, "docs", "grafana", "reachd-dashboard.json"),
+              encoding="utf-8") as f:
+        dash = json.load(f)
+    sqls = [t["rawSql"] for p in dash["panels"] for t in p["targets"]]
+    sqls += [v["query"] for v in dash["templating"]["list"] if v["type"] == "query"]
+    ck.ok(len(sqls) >= 9, "dashboard: %d queries" % len(sqls))
+    conn = env.db()
+    try:
+        for sql in sqls:
+            used = set(re.findall(r"reach\.[a-z_]+", sql))
+            ck.ok(used and used <= DASHBOARD_OBJECTS, "dashboard reads %s" % (used - DASHBOARD_OBJECTS))
+            q = (sql.replace("$site", "prefecture")
+                 .replace("$__timeFrom()", "'2025-11-01T00:00:00Z'")
+                 .replace("$__timeTo()", "'2025-12-31T23:00:00Z'")
+                 .replace("$__interval_ms", "3600000"))
+            q = re.sub(r"\$__timeFilter\((\w+)\)", r"\1 BETWEEN '2025-11-01T00:00:00Z'"
+                       r" AND '2025-12-31T23:00:00Z'", q)
+            try:
+                rows = lib.q(conn, q)
+                ck.ok(rows or "reach.alerts" in sql, "dashboard query gave no row: %s" % q)
+            except Exception as e:  # noqa: BLE001 - reported as a mismatch
+                conn.rollback()
+                ck.fail("dashboard query failed: %s\n%s" % (e, q))
+    finally:
+        conn.close()
 
 
 def main():
