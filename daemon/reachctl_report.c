@@ -442,8 +442,8 @@ static int same(const struct rep *r, int a, int b, int col)
 	return x && y ? strcmp(x, y) == 0 : x == y;
 }
 
-/* Every site's groups in the function's order; the number of sites. */
-static int lay_out(const struct rep *r, const struct rep_out *o)
+/* Every site's groups in the function's order. */
+static void lay_out(const struct rep *r, const struct rep_out *o)
 {
 	int n = PQntuples(r->res), nsites = 0;
 
@@ -463,7 +463,6 @@ static int lay_out(const struct rep *r, const struct rep_out *o)
 		nsites = 1;
 	}
 	o->end(r, nsites);
-	return nsites;
 }
 
 /* "2025" or "2025-03" into year and month (0 for a year). 0, or -1. */
