@@ -55,6 +55,11 @@ static void usage(FILE *out)
 	    "  silence list [--all] [--json]\n"
 	    "  silence remove ID\n"
 	    "             hold back the mails of the alerts a silence matches\n"
+	    "  report (--year YYYY | --month YYYY-MM) [--site S] [--format text|csv|html|md]\n"
+	    "         [--lang fr|en]\n"
+	    "             the quality label's indicators for that calendar period in the\n"
+	    "             site's time zone, per site, queue and mailbox, beside the same\n"
+	    "             period one year earlier (docs/report.md)\n"
 	    "T for indicators is ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29 08:00+01:00,\n"
 	    "2026-11-29); UTC when no offset is given. Periods are aligned to whole minutes.\n"
 	    "T for alerts and silence is ISO 8601 in the site's [daemon] timezone when no\n"
@@ -573,8 +578,8 @@ static int cmd_test_mail(struct ctl *c)
 
 static int known_command(const char *cmd)
 {
-	static const char *const cmds[] = {"indicators", "status", "test-mail", "alerts",
-	                                   "silence"};
+	static const char *const cmds[] = {"indicators", "status",  "test-mail",
+	                                   "alerts",     "silence", "report"};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i]) == 0)
@@ -598,6 +603,10 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 	                                         {"since", required_argument, NULL, 'i'},
 	                                         {"recent", required_argument, NULL, 'n'},
 	                                         {"all", no_argument, NULL, 'a'},
+	                                         {"year", required_argument, NULL, 'Y'},
+	                                         {"month", required_argument, NULL, 'M'},
+	                                         {"format", required_argument, NULL, 'F'},
+	                                         {"lang", required_argument, NULL, 'L'},
 	                                         {"window", required_argument, NULL, 'w'},
 	                                         {NULL, 0, NULL, 0}};
 	int ch;
@@ -625,6 +634,10 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 		case 'n': c->recent = optarg; break;
 		case 'a': c->all = 1; break;
 		case 'w': c->window = optarg; break;
+		case 'Y': c->year = optarg; break;
+		case 'M': c->month = optarg; break;
+		case 'F': c->format = optarg; break;
+		case 'L': c->lang = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -646,6 +659,8 @@ static int run(struct ctl *c, const char *cmd, const char *sub)
 		return cmd_indicators(c);
 	if (strcmp(cmd, "alerts") == 0)
 		return ctl_alerts(c);
+	if (strcmp(cmd, "report") == 0)
+		return ctl_report(c);
 	return ctl_silence(c, sub);
 }
 

@@ -1,6 +1,7 @@
 /* reachctl.h - what the files of reachctl share: the parsed command line,
  * the PostgreSQL helpers, and the commands that live outside reachctl.c
- * (reachctl_alerts.c: alerts; reachctl_silence.c: silence). */
+ * (reachctl_alerts.c: alerts; reachctl_silence.c: silence; reachctl_report.c:
+ * report). */
 #ifndef RD_REACHCTL_H
 #define RD_REACHCTL_H
 
@@ -27,6 +28,8 @@ struct ctl {
 	int all;
 	char **args; /* the words left after the options (silence remove ID) */
 	int nargs;
+	/* report */
+	const char *year, *month, *format, *lang;
 };
 
 /* sql with text parameters; the result when its status is want
@@ -62,5 +65,6 @@ void ctl_table_free(struct ctl_table *t);
 
 int ctl_alerts(struct ctl *c);
 int ctl_silence(struct ctl *c, const char *sub);
+int ctl_report(struct ctl *c);
 
 #endif
