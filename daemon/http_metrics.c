@@ -102,7 +102,6 @@ static void window_family(struct rd_http *h, struct rd_sb *sb, int mail, const c
 {
 	const char *entity = mail ? "mailbox" : "queue";
 	char name[160], help[256];
-
 	size_t len = strlen(col);
 
 	/* Prometheus names spell their unit out: asa_s -> asa_seconds */
@@ -112,9 +111,8 @@ static void window_family(struct rd_http *h, struct rd_sb *sb, int mail, const c
 	else
 		snprintf(name, sizeof(name), "reachd_%s_%s", mail ? "mail" : "calls", col);
 	snprintf(help, sizeof(help),
-	         "%s of reach.%s_indicators over the window ending at the last"
-	         " refresh",
-	         col, mail ? "mail" : "call");
+	         "%s of reach.%s_indicators over the window ending at the last refresh", col,
+	         mail ? "mail" : "call");
 	family(sb, name, "gauge", help);
 	for (const struct rd_http_site *s = h->sites; s; s = s->next)
 		for (int w = 0; w < 5; w++) {
