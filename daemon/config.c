@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -222,7 +223,9 @@ static const char *const smtp_keys[] = {"server",        "from",      "starttls"
                                         "password_file", "timeout",   "helo",       "language",
                                         "dashboard_url", "ca_file",   "tls_verify", "templates",
                                         "retry",         "retry_max", NULL};
-static const char *const http_keys[] = {"listen", "token_file", NULL};
+static const char *const http_keys[] = {
+    "listen",        "token_file", "language",        "max_header_size",
+    "max_body_size", "timeout",    "max_connections", NULL};
 static const char *const calendar_keys[] = {"timezone", "hours", "closed", "holidays", NULL};
 static const char *const recipients_keys[] = {"to",         "cc",           "language",
                                               "group_wait", "max_per_hour", NULL};
@@ -485,11 +488,11 @@ static void get_string(struct load_state *st, const struct rd_section *s, const 
 	*out = strdup(kv->value);
 }
 
-/* password_file, or the environment / systemd credential named env. */
-static void get_secret(struct load_state *st, const struct rd_section *s, const char *env,
-                       const char *cred, char **out)
+/* The file named by key, or the environment / systemd credential. */
+static void get_secret_key(struct load_state *st, const struct rd_section *s, const char *key,
+                           const char *env, const char *cred, char **out)
 {
-	const struct rd_kv *kv = section_kv(s, "password_file");
+	const struct rd_kv *kv = section_kv(s, key);
 	const char *dir = getenv("CREDENTIALS_DIRECTORY");
 	char err[512], path[PATH_MAX];
 
@@ -505,6 +508,12 @@ static void get_secret(struct load_state *st, const struct rd_section *s, const 
 	if (dir && snprintf(path, sizeof(path), "%s/%s", dir, cred) < (int)sizeof(path) &&
 	    access(path, R_OK) == 0 && rd_read_secret_file(path, out, err, sizeof(err)) != 0)
 		report(st, s ? s->line : 0, "%s", err);
+}
+
+static void get_secret(struct load_state *st, const struct rd_section *s, const char *env,
+                       const char *cred, char **out)
+{
+	get_secret_key(st, s, "password_file", env, cred, out);
 }
 
 /* A compiled zone file starts with the magic "TZif" (tzfile(5)); this also
@@ -672,6 +681,122 @@ static void load_smtp(struct load_state *st)
 	check_smtp_auth(st, s, c);
 }
 
+/* --- [http] ---------------------------------------------------------------- */
+
+static int port_of(const char *p, int *port)
+{
+	char *end;
+	long v = strtol(p, &end, 10);
+
+	if (end == p || *end != '\0' || v < 1 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+int rd_parse_listen(const char *v, char *host, size_t hostlen, int *port, int *loopback, char *err,
+                    size_t errlen)
+{
+	const char *colon = strrchr(v, ':');
+	unsigned char addr[16];
+	size_t n;
+
+	if (strncmp(v, "unix:", 5) == 0) {
+		if (v[5] != '/' || strlen(v + 5) >= hostlen || strlen(v + 5) >= 108)
+			return fail(err, errlen,
+			            "'%s': unix: needs an absolute path (at most 107 "
+			            "bytes)",
+			            v);
+		snprintf(host, hostlen, "%s", v + 5);
+		*port = 0;
+		*loopback = 1;
+		return 0;
+	}
+	if (!colon || port_of(colon + 1, port) != 0)
+		return fail(err, errlen, "'%s' is not host:port (e.g. 127.0.0.1:8470)", v);
+	n = (size_t)(colon - v);
+	if (v[0] == '[' && n >= 2 && v[n - 1] == ']') {
+		v++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hostlen)
+		return fail(err, errlen, "'%s' has no address", v);
+	memcpy(host, v, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, addr) == 1) {
+		*loopback = addr[0] == 127;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, addr) == 1) {
+		*loopback = memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+		return 0;
+	}
+	return fail(err, errlen, "'%s': the address must be an IP literal (no name lookup)", host);
+}
+
+static void get_size(struct load_state *st, const struct rd_section *s, const char *key,
+                     uint64_t min, uint64_t *out)
+{
+	const struct rd_kv *kv = section_kv(s, key);
+	char err[256];
+
+	if (!kv)
+		return;
+	if (rd_parse_size(kv->value, out, err, sizeof(err)) != 0)
+		report(st, kv->line, "%s: %s", key, err);
+	else if (*out < min)
+		report(st, kv->line, "%s: must be at least %llu bytes", key,
+		       (unsigned long long)min);
+}
+
+/* The listen address, and a token wherever the server is reachable from
+ * beyond this machine: the figures are not public. */
+static void check_listen(struct load_state *st, const struct rd_section *s, struct rd_config *c)
+{
+	const struct rd_kv *kv = section_kv(s, "listen");
+	char host[256], err[256];
+	int port, loopback = 1;
+
+	if (kv && rd_parse_listen(c->http_listen, host, sizeof(host), &port, &loopback, err,
+	                          sizeof(err)) != 0)
+		report(st, kv->line, "listen: %s", err);
+	else if (!loopback && (!c->http_token || !*c->http_token))
+		report(st, kv->line,
+		       "listen: %s is reachable beyond this machine: set token_file (or "
+		       "$REACHD_HTTP_TOKEN, or the http-token credential)",
+		       c->http_listen);
+	else if (c->http_token && strlen(c->http_token) < 16)
+		report(st, kv ? kv->line : s->line,
+		       "token_file: the token is shorter than 16 characters");
+}
+
+static void load_http(struct load_state *st)
+{
+	struct rd_config *c = st->cfg;
+	const struct rd_section *s = find_section(c, "http", NULL);
+	const struct rd_kv *kv;
+	char err[256];
+
+	get_string(st, s, "listen", &c->http_listen);
+	get_secret_key(st, s, "token_file", "REACHD_HTTP_TOKEN", "http-token", &c->http_token);
+	get_string(st, s, "language", &c->http_language);
+	if ((kv = section_kv(s, "language")) && strcmp(kv->value, "fr") != 0 &&
+	    strcmp(kv->value, "en") != 0)
+		report(st, kv->line, "language: '%s' is not fr or en", kv->value);
+	get_size(st, s, "max_header_size", 1024, &c->http_max_header_size);
+	get_size(st, s, "max_body_size", 0, &c->http_max_body_size);
+	get_duration(st, s, "timeout", 1000, &c->http_timeout_ms);
+	if ((kv = section_kv(s, "max_connections")) &&
+	    rd_parse_int(kv->value, 1, 1000000, &c->http_max_connections, err, sizeof(err)) != 0)
+		report(st, kv->line, "max_connections: %s", err);
+	if (!c->http_listen)
+		c->http_listen = strdup("127.0.0.1:8470");
+	if (!c->http_language)
+		c->http_language = strdup(c->smtp_language ? c->smtp_language : "fr");
+	if (c->http_listen && s)
+		check_listen(st, s, c);
+}
+
 static void load_typed(struct load_state *st)
 {
 	struct rd_config *c = st->cfg;
@@ -735,6 +860,7 @@ static void load_typed(struct load_state *st)
 	if (!rd_config_next(c, "collector", NULL))
 		report(st, st->line, "at least one [collector \"NAME\"] section is required");
 	load_smtp(st);
+	load_http(st);
 }
 
 static void set_defaults(struct rd_config *c)
@@ -749,6 +875,9 @@ static void set_defaults(struct rd_config *c)
 	c->smtp.tls_verify = 1;
 	c->smtp_retry_ms = 30000;
 	c->smtp_retry_max_ms = 600000;
+	c->http_max_header_size = 8192;
+	c->http_max_body_size = 65536;
+	c->http_timeout_ms = 10000;
 }
 
 int rd_config_load(const char *path, struct rd_config **out, rd_config_error_fn err, void *arg)
@@ -824,5 +953,10 @@ void rd_config_free(struct rd_config *cfg)
 	free(cfg->smtp_language);
 	free(cfg->smtp_dashboard_url);
 	free(cfg->smtp_templates);
+	free(cfg->http_listen);
+	if (cfg->http_token)
+		memset(cfg->http_token, 0, strlen(cfg->http_token));
+	free(cfg->http_token);
+	free(cfg->http_language);
 	free(cfg);
 }

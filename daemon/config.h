@@ -52,6 +52,15 @@ struct rd_config {
 	char *smtp_templates;         /* directory whose files replace shipped templates */
 	int64_t smtp_retry_ms;        /* first wait after a temporary failure (default 30s) */
 	int64_t smtp_retry_max_ms;    /* the wait doubles up to this (default 10m) */
+	/* [http]; changes take effect at the next restart */
+	char *http_listen;             /* host:port, [v6]:port or unix:/path (127.0.0.1:8470) */
+	char *http_token;              /* bearer token from token_file, $REACHD_HTTP_TOKEN or
+	                                * the http-token credential; NULL: none */
+	char *http_language;           /* "fr" or "en" (default: [smtp] language, else fr) */
+	uint64_t http_max_header_size; /* default 8k */
+	uint64_t http_max_body_size;   /* default 64k */
+	int64_t http_timeout_ms;       /* read/write timeout of a connection (default 10s) */
+	int64_t http_max_connections;  /* 0: the file limit minus a reserve (http.c) */
 	/* named sections; collectors are validated by their type (core) */
 	struct rd_section *sections;
 	size_t nsections;
@@ -83,6 +92,11 @@ int rd_parse_percent(const char *s, double *out, char *err, size_t errlen);
 int rd_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
 int rd_parse_bool(const char *s, int *out, char *err, size_t errlen);
 int rd_parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char *err, size_t errlen);
+
+/* An [http] listen address: "host:port" with an IPv4 or [IPv6] literal, or
+ * "unix:/path" (port 0). loopback: 127.0.0.0/8, ::1 or a unix socket. */
+int rd_parse_listen(const char *v, char *host, size_t hostlen, int *port, int *loopback, char *err,
+                    size_t errlen);
 
 /* Read a secret from a file that must not be world-readable. */
 int rd_read_secret_file(const char *path, char **out, char *err, size_t errlen);

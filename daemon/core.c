@@ -2,6 +2,7 @@
 #include "core.h"
 
 #include <event2/event.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "calendar.h"
 #include "calltrack.h"
 #include "collector.h"
+#include "http.h"
 #include "ledger.h"
 #include "log.h"
 #include "mailtrack.h"
@@ -62,6 +64,7 @@ struct rd_collector {
 	 * not counted again. */
 	struct rd_cursor resumed, read_mark;
 	int replaying;
+	struct rd_cursor read_pos; /* after the last line checkpointed (lag) */
 	struct rd_ratelimit rl;
 	struct rd_collector *next;
 };
@@ -87,6 +90,7 @@ struct rd_core {
 	struct rd_rules *rules;        /* [rule] and [recipients] of cfg */
 	struct rd_alerts *alerts;
 	struct rd_outbox *outbox; /* NULL without [smtp] */
+	struct rd_http *http;     /* NULL in once mode */
 };
 
 struct site_mail {
@@ -541,6 +545,7 @@ int rd_collector_checkpoint_behind(struct rd_collector *c, const struct rd_curso
 	/* while replaying, the old mark stays: it is further on */
 	b->read = c->replaying ? c->read_mark : *read;
 	b->has_cursor = 1;
+	c->read_pos = *read;
 	c->dirty = 0;
 	if (!c->anchored) {
 		if (!c->anchor_pending) {
@@ -1110,6 +1115,7 @@ static void on_windows(void *arg, const char *site, int64_t to, const void *cons
 		f.mail[i] = mail[i];
 	}
 	rd_alerts_site_figures(core->alerts, &f);
+	rd_http_site_figures(core->http, &f);
 	rd_outbox_kick(core->outbox);
 }
 
@@ -1156,6 +1162,72 @@ static void reload_alerts(struct rd_core *core, const struct rd_config *cfg)
 	core->rules = rules;
 }
 
+/* --- the HTTP server ----------------------------------------------------- */
+
+/* Bytes of a file source beyond what was read: the file at the configured
+ * path, less the read position when it is the same file (a rotated file
+ * not read yet counts whole). A stat(): a local metadata lookup, the tail
+ * does the same on the loop. */
+static int64_t collector_lag(const struct rd_collector *c)
+{
+	const char *path = rd_section_get(c->section, "path");
+	struct stat sb;
+
+	if (!path || stat(path, &sb) != 0)
+		return -1;
+	if ((uint64_t)sb.st_ino == c->read_pos.ino && (uint64_t)sb.st_dev == c->read_pos.dev)
+		return sb.st_size > (off_t)c->read_pos.offset
+		           ? sb.st_size - (off_t)c->read_pos.offset
+		           : 0;
+	return sb.st_size;
+}
+
+static size_t http_collectors(void *arg, struct rd_http_collector **out)
+{
+	struct rd_core *core = arg;
+	size_t n = 0;
+
+	for (const struct rd_collector *c = core->collectors; c; c = c->next)
+		n++;
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return 0;
+	n = 0;
+	for (const struct rd_collector *c = core->collectors; c; c = c->next)
+		(*out)[n++] = (struct rd_http_collector){
+		    .name = c->name,
+		    .site = c->site,
+		    .type = c->type->name,
+		    .source = c->type->source(c->priv),
+		    .last_line_at = c->last_line_at,
+		    .accepted = c->accepted,
+		    .rejected = c->rejected,
+		    .unknown = c->unknown,
+		    .lag_bytes = collector_lag(c),
+		    .loaded = c->state == CS_RUNNING || c->state == CS_DONE,
+		};
+	return n;
+}
+
+static int start_http(struct rd_core *core)
+{
+	struct rd_http_env env = {.arg = core,
+	                          .collectors = http_collectors,
+	                          .gauges = site_gauges,
+	                          .mail_gauges = site_mail_gauges,
+	                          .mail_business = site_mail_business,
+	                          .ledger = core->ledger,
+	                          .cache = core->cache,
+	                          .alerts = core->alerts,
+	                          .outbox = core->outbox,
+	                          .started_at = core->started_at};
+
+	if (core->once)
+		return 0; /* a back-fill serves nobody */
+	core->http = rd_http_new(core->base, core->cfg, &env);
+	return core->http ? 0 : -1;
+}
+
 struct rd_core *rd_core_new(struct event_base *base, struct rd_config *cfg, int once)
 {
 	struct rd_core *core = calloc(1, sizeof(*core));
@@ -1181,7 +1253,7 @@ struct rd_core *rd_core_new(struct event_base *base, struct rd_config *cfg, int 
 	core->tick = event_new(base, -1, EV_PERSIST, on_tick, core);
 	if (!core->refresh || !core->tick || event_add(core->tick, &tv) != 0)
 		goto fail;
-	if (start_alerts(core) != 0)
+	if (start_alerts(core) != 0 || start_http(core) != 0)
 		goto fail;
 	for (struct rd_collector *c = core->collectors; c; c = c->next)
 		if (collector_launch(core, c) != 0)
@@ -1209,6 +1281,7 @@ void rd_core_shutdown(struct rd_core *core)
 	core->stopping = 1;
 	core->stop_deadline_ms = mono_ms() + DRAIN_DEADLINE_S * 1000;
 	rd_outbox_stop(core->outbox);
+	rd_http_stop(core->http);
 	for (struct rd_collector *c = core->collectors; c; c = c->next)
 		collector_stop(c);
 }
@@ -1288,6 +1361,15 @@ void rd_core_reload(struct rd_core *core, struct rd_config *cfg)
 		fresh = c;
 	}
 	reload_alerts(core, cfg);
+	if (!same_str(cfg->http_listen, core->cfg->http_listen) ||
+	    !same_str(cfg->http_token, core->cfg->http_token) ||
+	    cfg->http_timeout_ms != core->cfg->http_timeout_ms ||
+	    cfg->http_max_connections != core->cfg->http_max_connections ||
+	    cfg->http_max_header_size != core->cfg->http_max_header_size ||
+	    cfg->http_max_body_size != core->cfg->http_max_body_size ||
+	    !same_str(cfg->http_language, core->cfg->http_language))
+		rd_warn("reload: [http] changes take effect at the next restart");
+	rd_http_reload(core->http, cfg);
 	rd_config_free(core->cfg);
 	core->cfg = cfg;
 	for (c = fresh; c; c = next) {
@@ -1321,6 +1403,7 @@ void rd_core_free(struct rd_core *core)
 	if (core->ledger)
 		rd_ledger_cancel(core->ledger);
 	rd_ledger_free(core->ledger); /* completes or cancels every job */
+	rd_http_free(core->http);     /* its jobs answered their requests */
 	rd_alerts_free(core->alerts); /* their jobs are done: now */
 	rd_outbox_free(core->outbox);
 	rd_rules_free(core->rules);

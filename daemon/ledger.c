@@ -179,8 +179,13 @@ static void run_job(struct rd_ledger *l, struct rd_job *job)
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 			continue;
 		}
-		if (job->status != RD_JOB_RETRY)
+		if (job->status != RD_JOB_RETRY) {
+			/* a job that does not retry (an HTTP answer) may still have
+			 * found the connection dead: say so, reconnect for the next */
+			if (PQstatus(l->pg) == CONNECTION_BAD)
+				drop_connection(l);
 			return;
+		}
 		rd_warn("postgres: connection lost (%s), retrying", job->err);
 		drop_connection(l);
 	}

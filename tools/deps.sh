@@ -5,7 +5,7 @@ PKGS="build-essential pkg-config libevent-dev libhiredis-dev libpq-dev libinih-d
 libjansson-dev libcmocka-dev libesmtp-dev libssl-dev redis-server postgresql
 postgresql-client python3 python3-psycopg2 python3-redis cppcheck clang-format procps
 postfix dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve python3-aiosmtpd openssl
-chromium"
+chromium prometheus"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
