@@ -42,6 +42,16 @@ trap cleanup INT TERM EXIT
 # AUTH, no TLS needed), every mail kept as $var/mail/NNNN.eml.
 smtpport=$(tools/servers.sh smtp "$var")
 
+# The dashboard and the API: 127.0.0.1:8470 unless something else listens there.
+httpport=$(/usr/bin/python3 -c '
+import socket
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", 8470))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+
 # A week of history first, then traffic written live into the same file, as
 # Asterisk would. The office-hours profile is anchored on a busy weekday
 # morning so that there is something to see whatever the day.
@@ -82,6 +92,8 @@ timezone = Europe/Paris
 conninfo = host=$var/pg port=$pgport dbname=reachd user=postgres
 [redis]
 address = unix:$var/redis.sock
+[http]
+listen = 127.0.0.1:$httpport
 [collector "accueil"]
 type = queuelog
 path = $var/asterisk/queue_log
@@ -141,6 +153,10 @@ ${speed}x real time, for its phone queues ($var/asterisk/queue_log) and its func
 mailboxes ($var/mail/mail.log, Postfix + Dovecot). Its alert rules ($var/reachd.conf)
 mail the group "qualite" through a private SMTP relay on 127.0.0.1:$smtpport, which keeps
 every mail it accepts as $var/mail/NNNN.eml. Where to look:
+
+  http://127.0.0.1:$httpport/                              # the live dashboard (open it in a browser)
+  curl -s http://127.0.0.1:$httpport/api/v1/indicators?window=1h
+  curl -s http://127.0.0.1:$httpport/metrics               # for Prometheus
 
   build/reachctl -c $var/reachd.conf status
   build/reachctl -c $var/reachd.conf indicators            # last 24 h: queues and mailboxes
