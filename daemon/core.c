@@ -756,8 +756,10 @@ static void load_done(struct rd_job *job)
 		c->read_mark = (struct rd_cursor){.dev = col_u64(lj->cursor, 8),
 		                                  .ino = col_u64(lj->cursor, 9),
 		                                  .offset = col_u64(lj->cursor, 10)};
-		c->replaying = !same_file(&cur, c->read_mark.dev, c->read_mark.ino) ||
-		               c->read_mark.offset > cur.offset;
+		/* no mark (a row from before migration 006): nothing to skip */
+		c->replaying = (c->read_mark.dev || c->read_mark.ino) &&
+		               (!same_file(&cur, c->read_mark.dev, c->read_mark.ino) ||
+		                c->read_mark.offset > cur.offset);
 	}
 	restore_open(c, lj->open);
 	restore_mails(c, lj->mails);

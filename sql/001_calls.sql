@@ -82,11 +82,6 @@ CREATE TABLE reach.cursors (
     lines_accepted bigint   NOT NULL DEFAULT 0,
     lines_rejected bigint   NOT NULL DEFAULT 0,
     lines_unknown  bigint   NOT NULL DEFAULT 0,
-    -- how far lines were read and counted: past the resume point when a
-    -- collector resumes behind (maillog), so a replay is not counted twice
-    read_dev    bigint      NOT NULL DEFAULT 0,
-    read_ino    bigint      NOT NULL DEFAULT 0,
-    read_offset bigint      NOT NULL DEFAULT 0,
     committed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (site, collector)
 );
