@@ -198,24 +198,27 @@ enum rd_ind_status rd_indicators_json(PGconn *pg, const struct rd_ind_query *q, 
 /* The views' rows in [from, to): hours by their UTC start, days by their
  * date in the site's time zone. */
 static const char SQL_SERIES_CALLS[] =
-    "SELECT v.site, v.queue, v.period_start AS bucket, v.offered, v.answered, v.abandoned,"
+    "SELECT v.site, v.queue, %s AS bucket, v.offered, v.answered, v.abandoned,"
     " v.short_abandoned, v.timed_out, v.transferred, v.ivr_handled, v.answered_rate,"
     " v.global_rate, v.abandon_rate, v.service_level, v.asa_s, v.wait_p50_s, v.wait_p90_s,"
     " v.talk_avg_s FROM reach.call_indicators_%s v LEFT JOIN reach.sites s USING (site)"
     " WHERE ($1::text IS NULL OR v.site = $1) AND ($4::text IS NULL OR v.queue = $4)"
     " AND v.period_start >= %s AND v.period_start < %s ORDER BY 1, 2, 3";
 static const char SQL_SERIES_MAIL[] =
-    "SELECT v.site, v.mailbox, v.period_start AS bucket, v.received, v.automatic, v.rejected,"
+    "SELECT v.site, v.mailbox, %s AS bucket, v.received, v.automatic, v.rejected,"
     " v.acknowledged, v.ack_rate, v.replied, v.replied_within_target, v.closed,"
     " v.reply_delay_avg_s, v.reply_delay_p50_s, v.reply_delay_p90_s, v.reply_delay_max_s,"
     " v.reply_delay_business_avg_s FROM reach.mail_indicators_%s v"
     " LEFT JOIN reach.sites s USING (site)"
     " WHERE ($1::text IS NULL OR v.site = $1) AND ($4::text IS NULL OR v.mailbox = $4)"
     " AND v.period_start >= %s AND v.period_start < %s ORDER BY 1, 2, 3";
-#define HOUR_LO "$2::timestamptz"
-#define HOUR_HI "$3::timestamptz"
-#define DAY_LO  "($2::timestamptz AT TIME ZONE coalesce(s.timezone, 'Europe/Paris'))::date"
-#define DAY_HI  "($3::timestamptz AT TIME ZONE coalesce(s.timezone, 'Europe/Paris'))::date + 1"
+/* buckets: an hour as ISO 8601 UTC, a day as its date in the site's zone */
+#define HOUR_BUCKET "to_char(v.period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define DAY_BUCKET  "to_char(v.period_start, 'YYYY-MM-DD')"
+#define HOUR_LO     "$2::timestamptz"
+#define HOUR_HI     "$3::timestamptz"
+#define DAY_LO      "($2::timestamptz AT TIME ZONE coalesce(s.timezone, 'Europe/Paris'))::date"
+#define DAY_HI      "($3::timestamptz AT TIME ZONE coalesce(s.timezone, 'Europe/Paris'))::date + 1"
 
 enum rd_ind_status rd_series_json(PGconn *pg, const struct rd_ind_query *q, json_t **out, char *err,
                                   size_t errlen)
@@ -241,12 +244,12 @@ enum rd_ind_status rd_series_json(PGconn *pg, const struct rd_ind_query *q, json
 	p[1] = PQgetvalue(per, 0, 2);
 	p[2] = PQgetvalue(per, 0, 3);
 	p[3] = q->mailbox && !q->queue ? "" : q->queue;
-	snprintf(sql, sizeof(sql), SQL_SERIES_CALLS, view, day ? DAY_LO : HOUR_LO,
-	         day ? DAY_HI : HOUR_HI);
+	snprintf(sql, sizeof(sql), SQL_SERIES_CALLS, day ? DAY_BUCKET : HOUR_BUCKET, view,
+	         day ? DAY_LO : HOUR_LO, day ? DAY_HI : HOUR_HI);
 	calls = run(pg, sql, 4, p, &st, err, errlen);
 	p[3] = q->queue && !q->mailbox ? "" : q->mailbox;
-	snprintf(sql, sizeof(sql), SQL_SERIES_MAIL, view, day ? DAY_LO : HOUR_LO,
-	         day ? DAY_HI : HOUR_HI);
+	snprintf(sql, sizeof(sql), SQL_SERIES_MAIL, day ? DAY_BUCKET : HOUR_BUCKET, view,
+	         day ? DAY_LO : HOUR_LO, day ? DAY_HI : HOUR_HI);
 	if (calls)
 		mail = run(pg, sql, 4, p, &st, err, errlen);
 	PQclear(per);

@@ -89,10 +89,13 @@ def check_series(ck, env, api, site):
     for grain, view in (("hour", "call_indicators_hourly"), ("day", "call_indicators_daily")):
         frm, to = "2026-01-01T00:00:00Z", "2030-01-01T00:00:00Z"
         got = api.json("/api/v1/series?grain=%s&from=%s&to=%s" % (grain, frm, to))
-        rows = lib.q(conn, "SELECT site, queue, period_start, offered, answered, abandoned"
-                           " FROM reach.%s WHERE site = %%s ORDER BY 1, 2, 3" % view, (site,))
-        want = [(r[0], r[1], r[3], r[4], r[5]) for r in rows]
-        have = [(r["site"], r["queue"], r["offered"], r["answered"], r["abandoned"])
+        bucket = ("to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+                  if grain == "hour" else "to_char(period_start, 'YYYY-MM-DD')")
+        rows = lib.q(conn, "SELECT site, queue, %s, offered, answered, abandoned"
+                           " FROM reach.%s WHERE site = %%s ORDER BY 1, 2, 3" % (bucket, view),
+                     (site,))
+        want = [tuple(r) for r in rows]
+        have = [(r["site"], r["queue"], r["bucket"], r["offered"], r["answered"], r["abandoned"])
                 for r in got["calls"]]
         ck.eq("/api/v1/series grain=%s rows == reach.%s" % (grain, view), want, have)
         ck.ok(len(want) > 10, "series %s has rows (%d)" % (grain, len(want)))
