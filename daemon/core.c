@@ -1027,7 +1027,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	flush_due(core, core->stopping || core->once);
 	if (core->stopping) {
 		/* the batches, and the alert rounds and sent mails to record */
-		if (rd_ledger_batches(core->ledger) == 0 && rd_ledger_queued(core->ledger) == 0) {
+		if (rd_ledger_batches(core->ledger) == 0 && rd_ledger_queued(core->ledger) == 0 &&
+		    !rd_outbox_sending(core->outbox)) {
 			event_base_loopexit(core->base, NULL);
 		} else if (now > core->stop_deadline_ms) {
 			rd_warn("PostgreSQL did not take the last batches in time; they will be"
@@ -1401,7 +1402,7 @@ void rd_core_free(struct rd_core *core)
 		c->state = CS_STOPPED;
 	}
 	core->stopping = 1;
-	rd_outbox_stop(core->outbox);
+	rd_outbox_join(core->outbox); /* what it sent is queued before the ledger ends */
 	if (core->ledger)
 		rd_ledger_cancel(core->ledger);
 	rd_ledger_free(core->ledger); /* completes or cancels every job */

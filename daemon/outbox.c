@@ -5,6 +5,7 @@
  * worker thread, then records every outcome in one statement. */
 #include "outbox.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct rd_outbox {
 	struct rd_worker *worker;
 	struct event *timer;
 	int dispatching, sending, stopped;
+	atomic_int halt; /* stopped, as the worker thread reads it */
 	struct rd_outbox_stats stats;
 };
 
@@ -389,6 +391,7 @@ struct send_task {
 	long long id;
 	char *rcpt, *message;
 	int attempts;
+	int halted; /* not tried: reachd was stopping */
 	struct rd_mail_result res;
 };
 
@@ -458,6 +461,10 @@ static void send_task_run(struct rd_task *task)
 	struct send_task *t = (struct send_task *)task;
 	const char *rcpts[1] = {t->rcpt};
 
+	if (atomic_load(&t->o->halt)) {
+		t->halted = 1; /* the rest of a round after a stop: left queued */
+		return;
+	}
 	(void)rd_mailer_send(t->o->mailer, rcpts, 1, t->message, &t->res);
 }
 
@@ -471,46 +478,60 @@ static int64_t backoff_ms(const struct send_round *s, int attempts)
 	return w < s->retry_max_ms ? w : s->retry_max_ms;
 }
 
+/* What the relay answered, as a row for mark_run; logged unless sent. */
+static json_t *outcome_row(struct rd_outbox *o, const struct send_round *s,
+                           const struct send_task *t)
+{
+	const struct rd_mail_rcpt_result *rr = t->res.nrcpt ? &t->res.rcpt[0] : NULL;
+	enum rd_mail_outcome out = rr ? rr->outcome : t->res.outcome;
+	int code = rr && rr->code ? rr->code : t->res.code;
+	const char *reply = rr && rr->code ? rr->text : t->res.text;
+	char codes[16];
+
+	snprintf(codes, sizeof(codes), "%d", code);
+	if (out == RD_MAILER_SENT)
+		o->stats.sent++;
+	else if (out == RD_MAILER_FAILED)
+		o->stats.failed++;
+	else
+		o->stats.retried++;
+	if (out != RD_MAILER_SENT)
+		rd_log(out == RD_MAILER_FAILED ? RD_LOG_ERR : RD_LOG_WARN,
+		       "outbox: mail %lld to %s: %s (%s%s%s)", t->id, t->rcpt,
+		       out == RD_MAILER_FAILED ? "refused for good" : "will be retried",
+		       code ? codes : "", code ? " " : "", reply);
+	return json_pack("{s:I, s:s, s:i, s:s, s:I}", "id", (json_int_t)t->id, "state",
+	                 out == RD_MAILER_SENT     ? "sent"
+	                 : out == RD_MAILER_FAILED ? "failed"
+	                                           : "queued",
+	                 "code", code, "reply", reply, "wait",
+	                 (json_int_t)(out == RD_MAILER_RETRY ? backoff_ms(s, t->attempts) : 0));
+}
+
+/* A task not tried (reachd stopping) leaves its row as it was. */
 static void send_task_done(struct rd_task *task, int cancelled)
 {
 	struct send_task *t = (struct send_task *)task;
 	struct send_round *s = t->round;
 	struct rd_outbox *o = t->o;
-	const struct rd_mail_rcpt_result *rr = t->res.nrcpt ? &t->res.rcpt[0] : NULL;
-	enum rd_mail_outcome out = cancelled ? RD_MAILER_RETRY : rr ? rr->outcome : t->res.outcome;
-	int code = cancelled ? 0 : rr && rr->code ? rr->code : t->res.code;
-	const char *reply = cancelled ? "reachd stopped" : rr && rr->code ? rr->text : t->res.text;
-	char codes[16];
-	json_t *row =
-	    json_pack("{s:I, s:s, s:i, s:s, s:I}", "id", (json_int_t)t->id, "state",
-	              out == RD_MAILER_SENT     ? "sent"
-	              : out == RD_MAILER_FAILED ? "failed"
-	                                        : "queued",
-	              "code", code, "reply", reply, "wait",
-	              (json_int_t)(out == RD_MAILER_RETRY ? backoff_ms(s, t->attempts) : 0));
 
-	snprintf(codes, sizeof(codes), "%d", code);
-	if (!cancelled) {
-		if (out == RD_MAILER_SENT)
-			o->stats.sent++;
-		else if (out == RD_MAILER_FAILED)
-			o->stats.failed++;
-		else
-			o->stats.retried++;
-		if (out != RD_MAILER_SENT)
-			rd_log(out == RD_MAILER_FAILED ? RD_LOG_ERR : RD_LOG_WARN,
-			       "outbox: mail %lld to %s: %s (%s%s%s)", t->id, t->rcpt,
-			       out == RD_MAILER_FAILED ? "refused for good" : "will be retried",
-			       code ? codes : "", code ? " " : "", reply);
+	if (!cancelled && !t->halted) {
+		json_t *row = outcome_row(o, s, t);
+
+		if (!row || json_array_append_new(s->outcome, row) != 0)
+			rd_err("outbox: out of memory recording mail %lld", t->id);
 	}
-	if (!row || json_array_append_new(s->outcome, row) != 0)
-		rd_err("outbox: out of memory recording mail %lld", t->id);
 	rd_mail_result_clear(&t->res);
 	free(t->rcpt);
 	free(t->message);
 	free(t);
 	if (--s->pending > 0)
 		return;
+	if (json_array_size(s->outcome) == 0) {
+		send_round_free(s);
+		o->sending = 0;
+		return;
+	}
 	s->job.run = mark_run;
 	s->job.done = mark_done;
 	s->job.persist = 1; /* an acceptance must be recorded */
@@ -741,16 +762,30 @@ void rd_outbox_get_stats(const struct rd_outbox *o, struct rd_outbox_stats *st)
 	*st = o ? o->stats : (struct rd_outbox_stats){0};
 }
 
-/* The send in progress finishes (this waits for it: at most the relay's
- * timeouts); the rest is cancelled and stays queued for the next start.
- * What was sent is recorded by a ledger job submitted here. */
+/* No new round; the tasks of the round in flight that have not started
+ * yet return at once and their rows stay queued. Does not wait. */
 void rd_outbox_stop(struct rd_outbox *o)
 {
 	if (!o || o->stopped)
 		return;
 	o->stopped = 1;
+	atomic_store(&o->halt, 1);
 	if (o->timer)
 		event_del(o->timer);
+}
+
+int rd_outbox_sending(const struct rd_outbox *o)
+{
+	return o && o->sending;
+}
+
+/* Waits for the send in progress, if any (at most the relay's timeouts),
+ * and hands what it got to the ledger. After the loop has exited. */
+void rd_outbox_join(struct rd_outbox *o)
+{
+	if (!o)
+		return;
+	rd_outbox_stop(o);
 	rd_worker_free(o->worker);
 	o->worker = NULL;
 }
@@ -759,7 +794,7 @@ void rd_outbox_free(struct rd_outbox *o)
 {
 	if (!o)
 		return;
-	rd_outbox_stop(o);
+	rd_outbox_join(o);
 	if (o->timer)
 		event_free(o->timer);
 	rd_mailer_free(o->mailer);

@@ -34,10 +34,15 @@ void rd_outbox_reload(struct rd_outbox *o, const struct rd_rules *rules);
 void rd_outbox_kick(struct rd_outbox *o);
 /* 1 while a dispatch or a send is in flight. */
 int rd_outbox_busy(const struct rd_outbox *o);
-/* Shutdown, before the ledger's last jobs: no new round; the send in
- * progress finishes (waited for, bounded by the relay's timeouts) and what
- * was sent is handed to the ledger to be recorded. */
+/* Shutdown, without waiting: no new round, and what the round in flight
+ * has not started stays queued. rd_outbox_sending tells when the send in
+ * progress is over and recorded (handed to the ledger). */
 void rd_outbox_stop(struct rd_outbox *o);
+int rd_outbox_sending(const struct rd_outbox *o);
+/* After the loop: waits for a send still in progress (bounded by the
+ * relay's timeouts) and hands its outcome to the ledger. Before the ledger
+ * is freed. */
+void rd_outbox_join(struct rd_outbox *o);
 /* After the ledger is freed (its jobs' callbacks use the outbox). */
 void rd_outbox_free(struct rd_outbox *o);
 
