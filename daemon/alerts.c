@@ -16,6 +16,7 @@
 #include "alertstate.h"
 #include "calendar.h"
 #include "config.h"
+#include "fnv.h"
 #include "ledger.h"
 #include "log.h"
 #include "mailtrack.h"
@@ -33,6 +34,8 @@ static const char *const win_name[NWIN] = {"15m", "1h", "24h", "7d", "30d"};
 
 struct alert {
 	struct alert *next;
+	struct alert *hnext; /* its bucket of the table */
+	uint64_t hash;
 	char *rule, *site, *entity;
 	struct rd_alert_state st;
 	char *saved; /* the state last written, without its evaluation time */
@@ -48,6 +51,10 @@ struct named_cal {
 struct rd_alerts {
 	struct rd_ledger *ledger;
 	const struct rd_config *cfg;
+	/* every alert is on list (for rounds) and in tab (to be found at each
+	 * evaluation without a scan); ntab a power of two */
+	struct alert **tab;
+	size_t ntab, count;
 	const struct rd_rules *rules;
 	struct rd_alert_env env;
 	int smtp_ready;
@@ -78,14 +85,53 @@ struct round {
 
 /* --- states ------------------------------------------------------------- */
 
+static uint64_t alert_hash(const char *rule, const char *site, const char *entity)
+{
+	uint64_t h = rd_fnv1a_str(RD_FNV_BASIS, rule);
+
+	h = rd_fnv1a(h, "", 1); /* the NULs keep ("a", "bc") apart from ("ab", "c") */
+	h = rd_fnv1a_str(h, site);
+	h = rd_fnv1a(h, "", 1);
+	return rd_fnv1a_str(h, entity);
+}
+
 static struct alert *alert_find(struct rd_alerts *a, const char *rule, const char *site,
                                 const char *entity)
 {
-	for (struct alert *al = a->list; al; al = al->next)
-		if (strcmp(al->rule, rule) == 0 && strcmp(al->site, site) == 0 &&
+	uint64_t h = alert_hash(rule, site, entity);
+
+	for (struct alert *al = a->ntab ? a->tab[h & (a->ntab - 1)] : NULL; al; al = al->hnext)
+		if (al->hash == h && strcmp(al->rule, rule) == 0 && strcmp(al->site, site) == 0 &&
 		    strcmp(al->entity, entity) == 0)
 			return al;
 	return NULL;
+}
+
+/* Twice as many buckets (256 at first), every alert placed again. */
+static int tab_grow(struct rd_alerts *a)
+{
+	size_t n = a->ntab ? a->ntab * 2 : 256;
+	struct alert **tab = calloc(n, sizeof(*tab));
+
+	if (!tab)
+		return -1;
+	for (struct alert *al = a->list; al; al = al->next) {
+		al->hnext = tab[al->hash & (n - 1)];
+		tab[al->hash & (n - 1)] = al;
+	}
+	free(a->tab);
+	a->tab = tab;
+	a->ntab = n;
+	return 0;
+}
+
+static void alert_free(struct alert *al)
+{
+	free(al->rule);
+	free(al->site);
+	free(al->entity);
+	free(al->saved);
+	free(al);
 }
 
 static struct alert *alert_get(struct rd_alerts *a, const char *rule, const char *site,
@@ -95,20 +141,34 @@ static struct alert *alert_get(struct rd_alerts *a, const char *rule, const char
 
 	if (al)
 		return al;
+	if (a->count + 1 > a->ntab && tab_grow(a) != 0)
+		return NULL;
 	al = calloc(1, sizeof(*al));
 	if (!al || !(al->rule = strdup(rule)) || !(al->site = strdup(site)) ||
 	    !(al->entity = strdup(entity))) {
-		if (al) {
-			free(al->rule);
-			free(al->site);
-		}
-		free(al);
+		if (al)
+			alert_free(al);
 		return NULL;
 	}
 	rd_alert_state_init(&al->st);
+	al->hash = alert_hash(rule, site, entity);
+	al->hnext = a->tab[al->hash & (a->ntab - 1)];
+	a->tab[al->hash & (a->ntab - 1)] = al;
 	al->next = a->list;
 	a->list = al;
+	a->count++;
 	return al;
+}
+
+/* Take al out of the table (it stays on the list: the caller unlinks it). */
+static void tab_remove(struct rd_alerts *a, const struct alert *al)
+{
+	for (struct alert **pp = &a->tab[al->hash & (a->ntab - 1)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == al) {
+			*pp = al->hnext;
+			a->count--;
+			return;
+		}
 }
 
 static void alerts_clear(struct rd_alerts *a)
@@ -116,13 +176,12 @@ static void alerts_clear(struct rd_alerts *a)
 	while (a->list) {
 		struct alert *next = a->list->next;
 
-		free(a->list->rule);
-		free(a->list->site);
-		free(a->list->entity);
-		free(a->list->saved);
-		free(a->list);
+		alert_free(a->list);
 		a->list = next;
 	}
+	free(a->tab);
+	a->tab = NULL;
+	a->ntab = a->count = 0;
 }
 
 /* --- calendars ------------------------------------------------------------ */
@@ -742,11 +801,8 @@ static void prune_removed(struct rd_alerts *a)
 			continue;
 		}
 		*pp = al->next;
-		free(al->rule);
-		free(al->site);
-		free(al->entity);
-		free(al->saved);
-		free(al);
+		tab_remove(a, al);
+		alert_free(al);
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p || prune_lists(a, &p->rules, &p->sites) != 0) {
