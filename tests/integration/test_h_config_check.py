@@ -129,6 +129,11 @@ def main():
         ck.ok(re.search(r"^%s:\d+: \S" % re.escape(nopg), out, re.M) is not None,
               "missing [postgres]: no 'file:line: message' in %r" % out[-500:])
 
+        # the example shipped with the package (every section, rules included)
+        example = os.path.join(lib.REPO, "systemd", "reachd.conf.example")
+        rc, out = run_t(example)
+        ck.eq("reachd -t on systemd/reachd.conf.example (output %r)" % out[-500:], 0, rc)
+
         rc, out = run_t(env.path("does-not-exist.conf"))
         ck.ok(rc != 0, "reachd -t exited 0 on a missing file")
         ck.ok("does-not-exist.conf" in out, "missing file not named in %r" % out[-300:])
