@@ -357,6 +357,13 @@ static void record_notices(struct round *rd, const struct rd_rule *r, const stru
 		    "scope_kind", rd_entity_name(r->figure->entity), "entity", al->entity,
 		    "severity", rd_level_name(d->level), "since", t.since, "state", t.state,
 		    "action", rd_alert_action_name(d->action), "level", rd_level_name(d->level));
+		/* the rule's own label, shown beside the level in the subject */
+		if (n && r->severity &&
+		    json_object_set_new(json_object_get(n, "payload"), "label",
+		                        json_string(r->severity)) != 0) {
+			json_decref(n);
+			n = NULL;
+		}
 		if (!n || json_array_append_new(rd->notices, n) != 0)
 			rd_err("alerts: out of memory queueing a notice of rule %s", r->name);
 		else

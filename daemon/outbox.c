@@ -86,6 +86,7 @@ static void payload_fields(const json_t *p, const char *dashboard, struct rd_ale
 	    .scope_kind = jstr(p, "scope_kind"),
 	    .entity = jstr(p, "entity"),
 	    .severity = jstr(p, "severity"),
+	    .label = json_string_value(json_object_get(p, "label")),
 	    .since = jstr(p, "since"),
 	    .dashboard_url = dashboard,
 	    .state = jstr(p, "state"),

@@ -219,6 +219,7 @@ size_t rd_alert_vars(const struct rd_alert_fields *f, struct rd_tmpl_var *vars)
 	    {"scope_kind", f->scope_kind},
 	    {"entity", f->entity},
 	    {"severity", f->severity},
+	    {"label", f->label},
 	    {"since", f->since},
 	    {"dashboard_url", f->dashboard_url},
 	    {"state", f->state},

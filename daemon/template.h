@@ -59,11 +59,12 @@ struct rd_alert_fields {
 	const char *scope_kind; /* "queue" or "mailbox" */
 	const char *entity;     /* the queue or mailbox */
 	const char *severity;   /* "warning" or "critical" */
+	const char *label;      /* the rule's own severity label ("P2"), or NULL */
 	const char *since, *dashboard_url;
 	const char *state; /* "firing", "resolved" or "flapping" */
 };
 
-#define RD_ALERT_NVARS 19
+#define RD_ALERT_NVARS 20
 
 /* Fill vars (RD_ALERT_NVARS slots) with the fields and the flags the
  * templates test with {{#if}}: firing, resolved, flapping, warning,

@@ -78,6 +78,7 @@ critical = < 75%
 calendar = always
 notify = qualite
 inhibited_by = source-silent
+severity = priorit\u00e9 1
 """
 
 
@@ -151,7 +152,8 @@ def main():
         ck.eq("mails to each group", (2, 1), (len(mine), len(held)))
         if held:
             ck.eq("the held notice, once the inhibition ended",
-                  "[reachd] CRITIQUE : taux \u2013 prefecture, accueil", subject(parse(held[0])))
+                  "[reachd] CRITIQUE (priorit\u00e9 1) : taux \u2013 prefecture, accueil",
+                  subject(parse(held[0])))
         second = parse(mine[1])
         ck.eq("resolved: subject", "[reachd] Resolved: source-silent \u2013 prefecture, pbx",
               subject(second))

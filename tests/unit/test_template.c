@@ -146,6 +146,10 @@ static void test_alert_states(void **state)
 	     "[reachd] Resolved: answered-rate – prefecture, contact@example.gouv.fr"},
 	    {"en", "flapping", "warning",
 	     "[reachd] Flapping: answered-rate – prefecture, contact@example.gouv.fr"},
+	    {"fr", "firing", "critical",
+	     "[reachd] CRITIQUE (P2) : answered-rate – prefecture, contact@example.gouv.fr"},
+	    {"en", "resolved", "warning",
+	     "[reachd] Resolved (P2): answered-rate – prefecture, contact@example.gouv.fr"},
 	};
 	struct rd_alert_fields f = ALERT;
 	struct rd_tmpl_var vars[RD_ALERT_NVARS];
@@ -161,6 +165,7 @@ static void test_alert_states(void **state)
 
 		f.state = cases[i].st;
 		f.severity = cases[i].severity;
+		f.label = i >= 6 ? "P2" : NULL; /* the last two: a rule with severity = P2 */
 		n = rd_alert_vars(&f, vars);
 		assert_int_equal(rd_template_render_mail(NULL, "alert", cases[i].lang, vars, n, &p,
 		                                         err, sizeof(err)),
