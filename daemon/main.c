@@ -118,9 +118,34 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	rd_notify("READY=1");
 }
 
+/* WATCHDOG=1 at half the period: the timer only fires while the loop
+ * turns, which is what systemd should know. */
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	rd_notify("WATCHDOG=1");
+}
+
+static struct event *watchdog_start(struct event_base *base)
+{
+	long long usec = rd_notify_watchdog_usec() / 2;
+	struct timeval tv = {(time_t)(usec / 1000000), (suseconds_t)(usec % 1000000)};
+	struct event *ev;
+
+	if (usec <= 0)
+		return NULL;
+	ev = event_new(base, -1, EV_PERSIST, on_watchdog, NULL);
+	if (!ev || event_add(ev, &tv) != 0) {
+		rd_warn("cannot arm the systemd watchdog timer");
+		if (ev)
+			event_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
 static int run(struct app *app, struct rd_config *cfg, int once)
 {
-	struct event *sigs[3];
+	struct event *sigs[3], *watchdog;
 	int rc;
 
 	app->core = rd_core_new(app->base, cfg, once);
@@ -136,10 +161,13 @@ static int run(struct app *app, struct rd_config *cfg, int once)
 		}
 	rd_info("reachd %s started (%s)", REACHD_VERSION, once ? "once" : "daemon");
 	rd_notify("READY=1");
+	watchdog = watchdog_start(app->base);
 	rc = event_base_dispatch(app->base);
 	if (rc < 0)
 		rd_err("event loop failed");
 	rc = rc < 0 ? 1 : rd_core_exit_status(app->core);
+	if (watchdog)
+		event_free(watchdog);
 	rd_core_free(app->core);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);

@@ -29,3 +29,15 @@ void rd_notify(const char *state)
 	             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
 	close(fd);
 }
+
+long long rd_notify_watchdog_usec(void)
+{
+	const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	char *end;
+	long long v;
+
+	if (!usec || !*usec || (pid && *pid && strtoll(pid, NULL, 10) != (long long)getpid()))
+		return 0;
+	v = strtoll(usec, &end, 10);
+	return *end == '\0' && v > 0 ? v : 0;
+}

@@ -5,4 +5,8 @@
 
 void rd_notify(const char *state);
 
+/* The watchdog period systemd asks for (WatchdogSec=, as $WATCHDOG_USEC,
+ * for this process per $WATCHDOG_PID), in microseconds; 0 when none. */
+long long rd_notify_watchdog_usec(void);
+
 #endif

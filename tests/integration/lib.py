@@ -264,15 +264,16 @@ class Postgres:
 class Daemon:
     """A reachd process running in the foreground, stderr to a log file."""
 
-    def __init__(self, env, cfg, name, args=()):
+    def __init__(self, env, cfg, name, args=(), extra_env=None):
         self.env = env
         self.cfg = cfg
         self.name = name
         self.logfile = os.path.join(env.dir, "%s.%d.log" % (name, len(env.daemons)))
         self.logf = open(self.logfile, "wb")
+        penv = dict(os.environ, **extra_env) if extra_env else None
         self.proc = subprocess.Popen([REACHD, "-c", cfg] + list(args), stdin=subprocess.DEVNULL,
                                      stdout=self.logf, stderr=subprocess.STDOUT,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=_die_with_parent, env=penv)
         env.daemons.append(self)
         log("reachd %s started (pid %d)" % (name, self.proc.pid))
 
@@ -557,10 +558,10 @@ class Env:
         log("reachd --once (%s) done in %.1fs" % (os.path.basename(cfg), time.time() - t0))
         return out
 
-    def start_reachd(self, cfg, name="reachd"):
+    def start_reachd(self, cfg, name="reachd", extra_env=None):
         if not os.access(REACHD, os.X_OK):
             raise TestFailure("no reachd binary at %s (set REACHD)" % REACHD)
-        return Daemon(self, cfg, name)
+        return Daemon(self, cfg, name, extra_env=extra_env)
 
     def reachctl(self, cfg, *args, timeout=120):
         if not os.access(REACHCTL, os.X_OK):
