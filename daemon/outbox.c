@@ -310,19 +310,41 @@ out:
 }
 
 /* When a group's mails went out in the last hour, oldest first. */
-static size_t sent_times(PGconn *pg, const char *grp, int64_t *out, size_t max)
+/* When the busiest address of group g got its mails of the last hour,
+ * oldest first, whatever group they came from: the hourly cap is per
+ * recipient, so an address in two groups is not mailed twice as often. */
+static size_t sent_times(PGconn *pg, const json_t *g, int64_t *out, size_t max)
 {
-	const char *p[1] = {grp};
-	PGresult *r = q(pg,
-	                "SELECT extract(epoch FROM min(created_at))::bigint FROM reach.alert_outbox"
-	                " WHERE grp = $1 AND created_at > now() - interval '1 hour'"
-	                " GROUP BY mail_id ORDER BY 1",
-	                1, p, 1);
+	json_t *all = json_array();
+	char *addrs;
+	PGresult *r = NULL;
 	size_t n = 0;
 
+	for (int k = 0; all && k < 2; k++) {
+		const json_t *list = json_object_get(g, k ? "cc" : "to");
+
+		for (size_t i = 0; i < json_array_size(list); i++)
+			json_array_append(all, json_array_get(list, i));
+	}
+	addrs = all ? json_dumps(all, JSON_COMPACT) : NULL;
+	json_decref(all);
+	if (addrs) {
+		const char *p[1] = {addrs};
+
+		r = q(pg,
+		      "WITH recent AS (SELECT rcpt, created_at FROM reach.alert_outbox"
+		      " WHERE rcpt IN (SELECT jsonb_array_elements_text($1::jsonb))"
+		      " AND created_at > now() - interval '1 hour'),"
+		      " busiest AS (SELECT rcpt FROM recent GROUP BY rcpt"
+		      " ORDER BY count(*) DESC, rcpt LIMIT 1)"
+		      " SELECT extract(epoch FROM created_at)::bigint FROM recent"
+		      " WHERE rcpt = (SELECT rcpt FROM busiest) ORDER BY 1",
+		      1, p, 1);
+	}
 	for (int i = 0; r && i < PQntuples(r) && n < max; i++)
 		out[n++] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
 	PQclear(r);
+	free(addrs);
 	return n;
 }
 
@@ -365,7 +387,7 @@ static enum rd_job_status dispatch_run(struct rd_job *job, PGconn *pg)
 			continue; /* a group removed by a reload: its notices wait */
 		rg.group_wait_s = json_integer_value(json_object_get(g, "wait"));
 		rg.max_per_hour = json_integer_value(json_object_get(g, "cap"));
-		nsent = sent_times(pg, grp, sent, 256);
+		nsent = sent_times(pg, g, sent, 256);
 		rd_alert_plan_group(&rg, now, sent, nsent, strtoll(PQgetvalue(r, i, 1), NULL, 10),
 		                    (size_t)strtoll(PQgetvalue(r, i, 2), NULL, 10), &plan);
 		if (plan.send && compose_group(d, pg, grp, g, plan.digest) != 0) {
