@@ -20,20 +20,25 @@ static const char SQL_STATES[] =
     " flapping = excluded.flapping, insufficient = excluded.insufficient,"
     " silenced = excluded.silenced, state = excluded.state, updated_at = now()";
 
+/* The notices, then the transitions, each linked to its first notice: a
+ * round has at most one transition per (rule, site, entity), so these four
+ * columns and the action find it among the notices just inserted. */
 static const char SQL_EVENTS[] =
-    "INSERT INTO reach.alert_events (at, rule, site, entity, figure, action, level, value,"
-    " threshold, window_name, quiet)"
+    "WITH n AS (INSERT INTO reach.alert_notices (grp, rule, site, entity, action, level,"
+    " payload)"
+    " SELECT r.grp, r.rule, r.site, r.entity, r.action, r.level, r.payload"
+    " FROM jsonb_to_recordset($2::jsonb) AS r(grp text, rule text, site text, entity text,"
+    " action text, level text, payload jsonb)"
+    " RETURNING id, rule, site, entity, action)"
+    " INSERT INTO reach.alert_events (at, rule, site, entity, figure, action, level, value,"
+    " threshold, window_name, quiet, notice_id)"
     " SELECT to_timestamp(r.at), r.rule, r.site, r.entity, r.figure, r.action, r.level, r.value,"
-    " r.threshold, r.window_name, r.quiet"
+    " r.threshold, r.window_name, r.quiet,"
+    " (SELECT min(n.id) FROM n WHERE n.rule = r.rule AND n.site = r.site"
+    " AND n.entity = r.entity AND n.action = r.action)"
     " FROM jsonb_to_recordset($1::jsonb) AS r(at bigint, rule text, site text, entity text,"
     " figure text, action text, level text, value double precision, threshold text,"
     " window_name text, quiet text)";
-
-static const char SQL_NOTICES[] =
-    "INSERT INTO reach.alert_notices (grp, rule, site, entity, action, level, payload)"
-    " SELECT r.grp, r.rule, r.site, r.entity, r.action, r.level, r.payload"
-    " FROM jsonb_to_recordset($1::jsonb) AS r(grp text, rule text, site text, entity text,"
-    " action text, level text, payload jsonb)";
 
 static const char SQL_SILENCES[] =
     "SELECT rule_glob, scope_glob, extract(epoch FROM starts_at)::bigint,"
@@ -84,6 +89,38 @@ static int exec_plain(struct rd_job *job, PGconn *pg, const char *sql, enum rd_j
 {
 	PGresult *r = PQexec(pg, sql);
 
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*st = failed(job, pg, r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* The transitions and their notices (a notice always has its transition). */
+static int exec_events(struct rd_job *job, PGconn *pg, json_t *events, json_t *notices,
+                       enum rd_job_status *st)
+{
+	char *e, *n;
+	const char *p[2];
+	PGresult *r;
+
+	if (!events || json_array_size(events) == 0)
+		return 0;
+	e = json_dumps(events, JSON_COMPACT);
+	n = notices ? json_dumps(notices, JSON_COMPACT) : strdup("[]");
+	if (!e || !n) {
+		free(e);
+		free(n);
+		snprintf(job->err, sizeof(job->err), "out of memory");
+		*st = RD_JOB_FAILED;
+		return -1;
+	}
+	p[0] = e;
+	p[1] = n;
+	r = PQexecParams(pg, SQL_EVENTS, 2, NULL, p, NULL, NULL, 0);
+	free(e);
+	free(n);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*st = failed(job, pg, r);
 		return -1;
@@ -144,8 +181,7 @@ enum rd_job_status rd_alert_store_write(struct rd_job *job, PGconn *pg)
 
 	if (exec_plain(job, pg, "BEGIN", &st) != 0 ||
 	    exec_array(job, pg, SQL_STATES, w->states, &st) != 0 ||
-	    exec_array(job, pg, SQL_EVENTS, w->events, &st) != 0 ||
-	    exec_array(job, pg, SQL_NOTICES, w->notices, &st) != 0 ||
+	    exec_events(job, pg, w->events, w->notices, &st) != 0 ||
 	    exec_plain(job, pg, "COMMIT", &st) != 0)
 		return st;
 	/* the round is written: from here a failure only delays the silences */

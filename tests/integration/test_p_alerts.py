@@ -233,6 +233,12 @@ def case_fire_and_resolve(r):
                        " WHERE entity = 'accueil' ORDER BY id")
     ck.eq("fire then resolve, both mailed", [("fire", "critical", None),
                                              ("resolve", "critical", None)], ev)
+    # each transition names its notice, and the notice the mail that carried it
+    ids = lib.q(r.conn, "SELECT o.message_id FROM reach.alert_events e"
+                        " JOIN reach.alert_notices n ON n.id = e.notice_id"
+                        " JOIN reach.alert_outbox o ON o.mail_id = n.mail_id"
+                        " WHERE e.entity = 'accueil' ORDER BY e.id")
+    ck.eq("transitions linked to their mails", [(firing_id,), (msg["Message-ID"],)], ids)
 
 
 def case_injection(r):
