@@ -1322,6 +1322,23 @@ static const struct rd_section *find_named(const struct rd_config *cfg, const ch
 	return NULL;
 }
 
+/* The outbox keeps the relay it started with (its thread may be talking to
+ * it): say so when the file now names another. */
+static int smtp_changed(const struct rd_config *a, const struct rd_config *b)
+{
+	const struct rd_smtp_settings *x = &a->smtp, *y = &b->smtp;
+
+	return a->smtp_present != b->smtp_present || !same_str(x->server, y->server) ||
+	       !same_str(x->from, y->from) || !same_str(x->from_name, y->from_name) ||
+	       !same_str(x->username, y->username) || !same_str(x->password, y->password) ||
+	       !same_str(x->helo, y->helo) || !same_str(x->ca_file, y->ca_file) ||
+	       x->starttls != y->starttls || x->tls_verify != y->tls_verify ||
+	       x->timeout_ms != y->timeout_ms || a->smtp_retry_ms != b->smtp_retry_ms ||
+	       a->smtp_retry_max_ms != b->smtp_retry_max_ms ||
+	       !same_str(a->smtp_dashboard_url, b->smtp_dashboard_url) ||
+	       !same_str(a->smtp_templates, b->smtp_templates);
+}
+
 void rd_core_reload(struct rd_core *core, struct rd_config *cfg)
 {
 	struct rd_collector *keep = NULL, *c, *next, *fresh = NULL;
@@ -1372,6 +1389,8 @@ void rd_core_reload(struct rd_core *core, struct rd_config *cfg)
 	    cfg->http_max_body_size != core->cfg->http_max_body_size ||
 	    !same_str(cfg->http_language, core->cfg->http_language))
 		rd_warn("reload: [http] changes take effect at the next restart");
+	if (smtp_changed(core->cfg, cfg))
+		rd_warn("reload: [smtp] changes take effect at the next restart");
 	rd_http_reload(core->http, cfg);
 	rd_config_free(core->cfg);
 	core->cfg = cfg;
