@@ -284,6 +284,8 @@ def case_outage(r):
     ck.eq("after the outage: both, in order",
           ["[reachd] CRITIQUE : taux-decroche \u2013 prefecture, titres",
            "[reachd] CRITIQUE : taux-decroche \u2013 prefecture, etrangers"], got)
+    lib.wait_until(lambda: all(x[3] != "queued" for x in outbox(r.conn)[n0:]), 30,
+                   "the rows to be marked", alive=r.d.alive)
     rows = outbox(r.conn)[n0:]
     ck.eq("after the outage: rows sent", ["sent", "sent"], [x[3] for x in rows])
     # in order: the second waits behind the first, it is tried once the first went
@@ -301,6 +303,9 @@ def case_4xx_5xx(r):
                    "two 450 answers", alive=r.d.alive)
     r.lab.set_mode("accept")
     r.wait_mails(before + 1, "the mail after the 450s")
+    # the relay has it; the row is marked once the mailer's answer is committed
+    lib.wait_until(lambda: outbox(r.conn)[n0][3] != "queued", 30, "the row to be marked",
+                   alive=r.d.alive)
     row = outbox(r.conn)[n0]
     ck.eq("450 then accepted: state and last code", ("sent", 250), (row[3], row[5]))
 
