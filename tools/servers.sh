@@ -47,14 +47,16 @@ smtp() {
 	local port=""
 	mkdir -p "$dir/mail"
 	if [ -f "$dir/smtpd.pid" ] && kill -0 "$(cat "$dir/smtpd.pid")" 2>/dev/null; then
-		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$dir/smtpd.log")
+		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$dir/smtpd.log" 2>/dev/null || true)
 	fi
 	if [ -z "$port" ]; then
+		# the log exists before the relay starts: the loop below reads it at once
+		: >"$dir/smtpd.log"
 		SMTPD_AUTH_REQUIRED=0 setsid /usr/bin/python3 "$(realpath "$(dirname "$0")/..")/tests/integration/smtpd.py" \
 			"$dir/mail" </dev/null >"$dir/smtpd.log" 2>&1 &
 		echo $! >"$dir/smtpd.pid"
 		for _ in $(seq 300); do
-			port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$dir/smtpd.log")
+			port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$dir/smtpd.log" 2>/dev/null || true)
 			[ -n "$port" ] && break
 			kill -0 "$(cat "$dir/smtpd.pid")" 2>/dev/null || break
 			sleep 0.1
