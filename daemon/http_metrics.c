@@ -284,6 +284,10 @@ static void daemon_health(struct rd_http *h, struct rd_sb *sb)
 	    (double)os.retried);
 	one(sb, "reachd_outbox_failed_total", "counter", "Alert mails the relay refused for good",
 	    (double)os.failed);
+	one(sb, "reachd_outbox_queued", "gauge", "Alert mail rows waiting for the relay",
+	    (double)os.queued);
+	one(sb, "reachd_outbox_oldest_queued_seconds", "gauge",
+	    "Age of the oldest alert mail row waiting for the relay", (double)os.oldest_queued_s);
 }
 
 void rd_http_metrics(struct rd_http *h, struct rd_sb *sb)

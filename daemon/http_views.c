@@ -97,9 +97,10 @@ static json_t *outbox_json(struct rd_http *h)
 	struct rd_outbox_stats st;
 
 	rd_outbox_get_stats(h->env.outbox, &st);
-	return json_pack("{s:b, s:I, s:I, s:I, s:I}", "enabled", h->env.outbox != NULL, "mails",
-	                 (json_int_t)st.mails, "sent", (json_int_t)st.sent, "retried",
-	                 (json_int_t)st.retried, "failed", (json_int_t)st.failed);
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "enabled", h->env.outbox != NULL,
+	                 "mails", (json_int_t)st.mails, "sent", (json_int_t)st.sent, "retried",
+	                 (json_int_t)st.retried, "failed", (json_int_t)st.failed, "queued",
+	                 (json_int_t)st.queued, "oldest_queued_s", (json_int_t)st.oldest_queued_s);
 }
 
 static int pg_connected(struct rd_http *h)

@@ -421,9 +421,10 @@ struct send_task {
 struct send_round {
 	struct rd_job job;
 	struct rd_outbox *o;
-	PGresult *rows;  /* fetch: id, rcpt, message, attempts */
-	json_t *outcome; /* mark: [{id, state, code, reply, wait}] */
-	size_t pending;  /* tasks not back yet */
+	PGresult *rows;             /* fetch: id, rcpt, message, attempts */
+	long long queued, oldest_s; /* fetch: the outbox's size */
+	json_t *outcome;            /* mark: [{id, state, code, reply, wait}] */
+	size_t pending;             /* tasks not back yet */
 	int64_t retry_ms, retry_max_ms;
 };
 
@@ -563,6 +564,23 @@ static void send_task_done(struct rd_task *task, int cancelled)
 	o->sending = 0;
 }
 
+/* How many rows wait for the relay, and since when (for /metrics). */
+static enum rd_job_status outbox_size(PGconn *pg, struct send_round *s)
+{
+	PGresult *r = PQexec(pg, "SELECT count(*), coalesce(extract(epoch FROM now() -"
+	                         " min(created_at)), 0)::bigint FROM reach.alert_outbox"
+	                         " WHERE state = 'queued'");
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		s->queued = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		s->oldest_s = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	} else {
+		s->queued = -1; /* unknown: the figures stay as they were */
+	}
+	PQclear(r);
+	return RD_JOB_OK;
+}
+
 static enum rd_job_status fetch_run(struct rd_job *job, PGconn *pg)
 {
 	struct send_round *s = (struct send_round *)job;
@@ -585,7 +603,7 @@ static enum rd_job_status fetch_run(struct rd_job *job, PGconn *pg)
 		s->rows = NULL;
 		return retry ? RD_JOB_RETRY : RD_JOB_FAILED;
 	}
-	return RD_JOB_OK;
+	return outbox_size(pg, s);
 }
 
 static void fetch_done(struct rd_job *job)
@@ -596,6 +614,10 @@ static void fetch_done(struct rd_job *job)
 
 	if (job->status == RD_JOB_FAILED)
 		rd_err("outbox: cannot read the mails to send: %s", job->err);
+	if (job->status == RD_JOB_OK && s->queued >= 0) {
+		o->stats.queued = (unsigned long long)s->queued;
+		o->stats.oldest_queued_s = s->oldest_s;
+	}
 	for (int i = 0; i < n && !o->stopped; i++) {
 		struct send_task *t = calloc(1, sizeof(*t));
 

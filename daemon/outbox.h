@@ -48,6 +48,10 @@ void rd_outbox_free(struct rd_outbox *o);
 
 struct rd_outbox_stats {
 	unsigned long long mails, sent, retried, failed;
+	/* rows waiting for the relay, and the age of the oldest, as of the
+	 * last send round (every second while the relay answers) */
+	unsigned long long queued;
+	long long oldest_queued_s;
 };
 void rd_outbox_get_stats(const struct rd_outbox *o, struct rd_outbox_stats *st);
 

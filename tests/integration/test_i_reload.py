@@ -15,7 +15,7 @@ import lib
 def write_config(env, path, sections):
     lines = ["[daemon]", "commit_interval = 200ms", "refresh_interval = 1s",
              "[postgres]", "conninfo = %s" % env.pg.conninfo(),
-             "[redis]", "address = unix:%s" % env.redis.sock]
+             "[redis]", "address = unix:%s" % env.redis.sock, "[http]", "listen = 127.0.0.1:%d" % lib.free_port()]
     for name, log, site, short in sections:
         lines += ['[collector "%s"]' % name, "type = queuelog", "path = %s" % log,
                   "site = %s" % site, "service_level = 20s", "short_abandon = %s" % short]

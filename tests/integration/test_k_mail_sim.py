@@ -37,7 +37,7 @@ def write_config(env, out, meta, path):
     lines = ["[daemon]", "site = %s" % meta.get("site", "prefecture"),
              "timezone = %s" % meta.get("timezone", "Europe/Paris"),
              "[postgres]", "conninfo = %s" % env.pg.conninfo(),
-             "[redis]", "address = unix:%s" % env.redis.sock,
+             "[redis]", "address = unix:%s" % env.redis.sock, "[http]", "listen = 127.0.0.1:%d" % lib.free_port(),
              '[collector "mail"]', "type = maillog", "path = %s" % os.path.join(out, "mail.log"),
              "timezone = %s" % meta.get("timezone", "Europe/Paris")] + mail_config.keys([meta])
     with open(path, "w", encoding="utf-8") as f:

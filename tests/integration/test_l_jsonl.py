@@ -72,7 +72,7 @@ def write_config(env, path, sock, spool):
         f.write("\n".join([
             "[daemon]", "commit_interval = 200ms", "refresh_interval = 1s",
             "[postgres]", "conninfo = %s" % env.pg.conninfo(),
-            "[redis]", "address = unix:%s" % env.redis.sock,
+            "[redis]", "address = unix:%s" % env.redis.sock, "[http]", "listen = 127.0.0.1:%d" % lib.free_port(),
             '[collector "pbx"]', "type = jsonl", "socket = %s" % sock, "spool = %s" % spool,
             "site = prefecture", "service_level = 20s", "short_abandon = 5s"]) + "\n")
 

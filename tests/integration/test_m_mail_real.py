@@ -30,7 +30,7 @@ def write_config(env, lab, path):
     lines = ["[daemon]", "commit_interval = 200ms", "refresh_interval = 1s",
              "timezone = %s" % lab.tz,
              "[postgres]", "conninfo = %s" % env.pg.conninfo(),
-             "[redis]", "address = unix:%s" % env.redis.sock,
+             "[redis]", "address = unix:%s" % env.redis.sock, "[http]", "listen = 127.0.0.1:%d" % lib.free_port(),
              '[collector "postfix"]', "path = %s" % lab.postfix_log] + common + [
              '[collector "dovecot"]', "path = %s" % lab.dovecot_log] + common
     with open(path, "w", encoding="utf-8") as f:

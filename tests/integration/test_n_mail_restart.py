@@ -64,7 +64,7 @@ def main():
             f.write("\n".join(["[daemon]", "site = prefecture", "commit_interval = 200ms",
                                "refresh_interval = 1s", "timezone = Europe/Paris",
                                "[postgres]", "conninfo = %s" % env.pg.conninfo(),
-                               "[redis]", "address = unix:%s" % env.redis.sock,
+                               "[redis]", "address = unix:%s" % env.redis.sock, "[http]", "listen = 127.0.0.1:%d" % lib.free_port(),
                                '[collector "mail"]', "type = maillog", "path = %s" % log,
                                "timezone = Europe/Paris", "stat_interval = 200ms"]
                               + mail_config.keys([meta])) + "\n")

@@ -34,6 +34,7 @@ import json
 import os
 import re
 import time
+import urllib.request
 
 import lib
 
@@ -58,6 +59,8 @@ refresh_interval = 1s
 conninfo = {conninfo}
 [redis]
 address = unix:{redis}
+[http]
+listen = 127.0.0.1:{http}
 [collector "pbx"]
 type = jsonl
 path = {events}
@@ -152,7 +155,8 @@ class Run:
             f.write(lab.password + "\n")
         os.chmod(pw, 0o600)
         with open(self.cfg, "w") as f:
-            f.write(CONFIG.format(conninfo=env.pg.conninfo(), redis=env.redis.sock,
+            self.http = lib.free_port()
+            f.write(CONFIG.format(conninfo=env.pg.conninfo(), redis=env.redis.sock, http=self.http,
                                   events=self.calls.path, port=lab.port, sender=FROM,
                                   user=lab.user, pwfile=pw, cert=lab.cert, to=TO))
         self.conn = env.db()
@@ -179,6 +183,13 @@ class Run:
                 seen.append(v)
             return len(seen) > n
         lib.wait_until(moved, 30, "%d evaluation rounds" % n, interval=0.2, alive=self.d.alive)
+
+    def metric(self, name):
+        """A value of reachd's /metrics (no proxy: it is on loopback)."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        text = opener.open("http://127.0.0.1:%d/metrics" % self.http, timeout=10).read().decode()
+        m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+        return float(m.group(1)) if m else None
 
     def subjects(self):
         return [subject(parse(m)[1]) for m in self.lab.messages()]
@@ -274,6 +285,11 @@ def case_outage(r):
     r.wait_queued(n0 + 2, "the second mail of the outage to be queued")
     lib.wait_until(lambda: all(x[4] >= 2 for x in outbox(r.conn)[n0:n0 + 1]), 30,
                    "a retry during the outage", alive=r.d.alive)
+    # the outbox's size, as /metrics tells a Prometheus
+    lib.wait_until(lambda: r.metric("reachd_outbox_queued") == 2, 30,
+                   "reachd_outbox_queued 2 during the outage", alive=r.d.alive)
+    ck.ok(r.metric("reachd_outbox_oldest_queued_seconds") >= 1,
+          "reachd_outbox_oldest_queued_seconds during the outage")
     rest = OUTAGE_S - (time.monotonic() - t0)
     if rest > 0:
         time.sleep(rest)  # the outage itself: nothing to poll, the relay is just down
@@ -290,6 +306,8 @@ def case_outage(r):
     ck.eq("after the outage: rows sent", ["sent", "sent"], [x[3] for x in rows])
     # in order: the second waits behind the first, it is tried once the first went
     ck.ok(rows[0][4] >= 2 and rows[1][4] == 1, "attempts %r" % [x[4] for x in rows])
+    lib.wait_until(lambda: r.metric("reachd_outbox_queued") == 0, 30,
+                   "reachd_outbox_queued 0 after the outage", alive=r.d.alive)
 
 
 def case_4xx_5xx(r):

@@ -43,6 +43,8 @@ refresh_interval = 1s
 conninfo = {conninfo}
 [redis]
 address = unix:{redis}
+[http]
+listen = 127.0.0.1:{http}
 [collector "pbx"]
 type = jsonl
 path = {events}
@@ -106,7 +108,7 @@ def main():
         events2 = env.path("events2.jsonl")
         cfg = env.path("nodata.conf")
         with open(cfg, "w") as f:
-            f.write(CONFIG.format(conninfo=env.pg.conninfo(), redis=env.redis.sock,
+            f.write(CONFIG.format(conninfo=env.pg.conninfo(), redis=env.redis.sock, http=lib.free_port(),
                                   events=events, events2=events2, port=lab.port, to=TO,
                                   qualite=QUALITE, quiet=QUIET_S))
         t0 = time.monotonic()

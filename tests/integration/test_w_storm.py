@@ -34,6 +34,8 @@ refresh_interval = 1s
 conninfo = {conninfo}
 [redis]
 address = unix:{redis}
+[http]
+listen = 127.0.0.1:{http}
 [collector "pbx"]
 type = jsonl
 path = {events}
@@ -88,7 +90,7 @@ def main():
         open(events, "w").close()
         cfg = env.path("storm.conf")
         with open(cfg, "w") as f:
-            f.write(CONFIG.format(conninfo=env.pg.conninfo(), redis=env.redis.sock,
+            f.write(CONFIG.format(conninfo=env.pg.conninfo(), redis=env.redis.sock, http=lib.free_port(),
                                   events=events, port=lab.port, a=A, b=B, c=C))
         d = env.start_reachd(cfg)
         conn = env.db()
