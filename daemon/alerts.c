@@ -38,7 +38,8 @@ struct alert {
 	uint64_t hash;
 	char *rule, *site, *entity;
 	struct rd_alert_state st;
-	char *saved; /* the state last written, without its evaluation time */
+	struct rd_alert_state saved; /* the state last written */
+	int saved_silenced, has_saved;
 	int64_t saved_at;
 	unsigned round; /* last round that evaluated it */
 };
@@ -81,6 +82,10 @@ struct round {
 	const struct rd_site_figures *f;
 	int64_t now;
 	json_t *states, *events, *notices;
+	/* the rules firing on the site when the round began, for inhibited_by
+	 * (names owned by the alerts, which outlive the round) */
+	const char **firing;
+	size_t nfiring;
 };
 
 /* --- states ------------------------------------------------------------- */
@@ -130,7 +135,6 @@ static void alert_free(struct alert *al)
 	free(al->rule);
 	free(al->site);
 	free(al->entity);
-	free(al->saved);
 	free(al);
 }
 
@@ -259,41 +263,51 @@ static int silenced(const struct rd_alerts *a, const struct rd_rule *r, const ch
 	return 0;
 }
 
-/* 1 if a rule named in r's inhibited_by fires on site now (on any of its
- * entities): r's notices are held as by a silence, and go out if they
+/* 1 if a rule named in r's inhibited_by fired on the site (on any of its
+ * entities) when the round began: r's notices are held as by a silence, and go out if they
  * still apply when the inhibition ends. */
-static int inhibited(const struct rd_alerts *a, const struct rd_rule *r, const char *site)
+static int inhibited(const struct round *rd, const struct rd_rule *r)
 {
 	for (size_t i = 0; i < r->ninhibited_by; i++)
-		for (const struct alert *al = a->list; al; al = al->next)
-			if (al->st.status == RD_ALERT_FIRING && strcmp(al->site, site) == 0 &&
-			    strcmp(al->rule, r->inhibited_by[i]) == 0)
+		for (size_t k = 0; k < rd->nfiring; k++)
+			if (strcmp(rd->firing[k], r->inhibited_by[i]) == 0)
 				return 1;
 	return 0;
 }
 
-/* The state's row when it changed since written (or long ago). */
+/* rd->firing: one pass over the alerts per round, only when a rule has
+ * inhibited_by; NULL otherwise (or out of memory: nothing inhibited). */
+static void round_firing(struct round *rd)
+{
+	const struct rd_rules *rules = rd->a->rules;
+	size_t any = 0;
+
+	for (size_t i = 0; i < rules->nrules; i++)
+		any += rules->rules[i].ninhibited_by;
+	if (!any || !(rd->firing = calloc(rules->nrules, sizeof(*rd->firing))))
+		return;
+	for (const struct alert *al = rd->a->list; al; al = al->next) {
+		size_t k;
+
+		if (al->st.status != RD_ALERT_FIRING || strcmp(al->site, rd->f->site) != 0)
+			continue;
+		for (k = 0; k < rd->nfiring && strcmp(rd->firing[k], al->rule) != 0; k++)
+			;
+		if (k == rd->nfiring && rd->nfiring < rules->nrules)
+			rd->firing[rd->nfiring++] = al->rule;
+	}
+}
+
+/* The state's row when it changed since written (the silenced column
+ * included), or was last written long ago. Compared field by field: this
+ * runs for every alert at every refresh, JSON is built only for a write. */
 static void record_state(struct round *rd, struct alert *al, int is_silenced)
 {
-	struct rd_alert_state copy = al->st;
 	json_t *js, *row;
-	char *text;
 
-	copy.last_eval_at = 0;
-	js = rd_alert_state_to_json(&copy);
-	/* the silenced column is the row's too: a change of it is a change */
-	if (js && json_object_set_new(js, "silenced", json_boolean(is_silenced)) != 0) {
-		json_decref(js);
-		js = NULL;
-	}
-	text = js ? json_dumps(js, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(js);
-	if (!text)
+	if (al->has_saved && rd_alert_state_same(&al->st, &al->saved) &&
+	    al->saved_silenced == is_silenced && rd->now - al->saved_at < RESAVE_S)
 		return;
-	if (al->saved && strcmp(text, al->saved) == 0 && rd->now - al->saved_at < RESAVE_S) {
-		free(text);
-		return;
-	}
 	js = rd_alert_state_to_json(&al->st);
 	row = js ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:b, s:b, s:b, s:o}", "rule",
 	                     al->rule, "site", al->site, "entity", al->entity, "status",
@@ -303,12 +317,11 @@ static void record_state(struct round *rd, struct alert *al, int is_silenced)
 	                     "flapping", al->st.flapping, "insufficient", al->st.insufficient,
 	                     "silenced", is_silenced, "state", js)
 	         : NULL;
-	if (!row || json_array_append_new(rd->states, row) != 0) {
-		free(text);
+	if (!row || json_array_append_new(rd->states, row) != 0)
 		return;
-	}
-	free(al->saved);
-	al->saved = text;
+	al->saved = al->st;
+	al->saved_silenced = is_silenced;
+	al->has_saved = 1;
 	al->saved_at = rd->now;
 }
 
@@ -414,7 +427,7 @@ static void evaluate(struct round *rd, const struct rd_rule *r, const char *enti
 	s->now = rd->now;
 	s->in_calendar = cal ? rd_calendar_is_open(cal, rd->now) : 1;
 	sil = silenced(a, r, site, entity, rd->now);
-	inh = inhibited(a, r, site);
+	inh = inhibited(rd, r);
 	s->silenced = sil || inh;
 	d = rd_alert_eval(r, &al->st, s, &al->st);
 	if (d.action != RD_ACT_NONE) {
@@ -729,7 +742,12 @@ static void submit_round(struct round *rd)
 
 void rd_alerts_site_figures(struct rd_alerts *a, const struct rd_site_figures *f)
 {
-	struct round rd = {a, f, (int64_t)time(NULL), json_array(), json_array(), json_array()};
+	struct round rd = {.a = a,
+	                   .f = f,
+	                   .now = (int64_t)time(NULL),
+	                   .states = json_array(),
+	                   .events = json_array(),
+	                   .notices = json_array()};
 
 	if (!a->loaded || site_busy(a, f->site) || !a->rules || !a->rules->nrules || !rd.states ||
 	    !rd.events || !rd.notices) {
@@ -740,6 +758,7 @@ void rd_alerts_site_figures(struct rd_alerts *a, const struct rd_site_figures *f
 	}
 	a->round++;
 	a->stats.rounds++;
+	round_firing(&rd);
 	for (size_t i = 0; i < a->rules->nrules; i++) {
 		const struct rd_rule *r = &a->rules->rules[i];
 
@@ -756,6 +775,7 @@ void rd_alerts_site_figures(struct rd_alerts *a, const struct rd_site_figures *f
 	}
 	eval_leftovers(&rd);
 	submit_round(&rd);
+	free(rd.firing);
 }
 
 /* --- rules removed ------------------------------------------------------------ */

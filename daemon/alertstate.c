@@ -332,6 +332,29 @@ struct rd_alert_decision rd_alert_eval(const struct rd_rule *r, const struct rd_
 
 static const char *const level_names[] = {"ok", "warning", "critical"};
 
+/* The flap histories in time order (the ring's start is not part of it). */
+static int same_history(const struct rd_alert_state *a, const struct rd_alert_state *b)
+{
+	for (int x = 0; x < RD_ALERT_FLAP_STATES; x++)
+		if (a->flap_history[(a->flap_next + x) % RD_ALERT_FLAP_STATES] !=
+		    b->flap_history[(b->flap_next + x) % RD_ALERT_FLAP_STATES])
+			return 0;
+	return 1;
+}
+
+/* flap_percent is left out: it follows from the history. */
+int rd_alert_state_same(const struct rd_alert_state *a, const struct rd_alert_state *b)
+{
+	return a->status == b->status && a->level == b->level && a->since == b->since &&
+	       a->problem_since == b->problem_since && a->critical_since == b->critical_since &&
+	       a->clear_since == b->clear_since && a->relief_since == b->relief_since &&
+	       a->last_notified_at == b->last_notified_at &&
+	       a->last_notified_level == b->last_notified_level && same_history(a, b) &&
+	       a->flap_recorded_at == b->flap_recorded_at && a->flapping == b->flapping &&
+	       a->insufficient == b->insufficient && a->has_value == b->has_value &&
+	       (!a->has_value || a->last_value == b->last_value);
+}
+
 json_t *rd_alert_state_to_json(const struct rd_alert_state *st)
 {
 	json_t *hist = json_array(), *j;

@@ -131,6 +131,11 @@ double rd_alert_flap_percent(const struct rd_alert_state *st);
 const char *rd_alert_action_name(enum rd_alert_action a); /* "fire", ... */
 const char *rd_alert_status_name(enum rd_alert_status s); /* "pending", ... */
 
+/* 1 if a and b are the same state, their evaluation time aside (whether a
+ * state must be written again). Kept beside to_json: a new field goes in
+ * both. */
+int rd_alert_state_same(const struct rd_alert_state *a, const struct rd_alert_state *b);
+
 /* A JSON object with every field (new reference, NULL if out of memory),
  * and back. from_json returns 0, or -1 with the reason in err. */
 json_t *rd_alert_state_to_json(const struct rd_alert_state *st);

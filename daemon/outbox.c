@@ -38,8 +38,8 @@ struct rd_outbox {
 	struct rd_mailer *mailer;
 	struct rd_worker *worker;
 	struct event *timer;
-	int dispatching, sending, stopped;
-	atomic_int halt; /* stopped, as the worker thread reads it */
+	int dispatching, sending;
+	atomic_int halt; /* stopped: set on the loop, read by the worker thread too */
 	struct rd_outbox_stats stats;
 };
 
@@ -618,7 +618,7 @@ static void fetch_done(struct rd_job *job)
 		o->stats.queued = (unsigned long long)s->queued;
 		o->stats.oldest_queued_s = s->oldest_s;
 	}
-	for (int i = 0; i < n && !o->stopped; i++) {
+	for (int i = 0; i < n && !atomic_load(&o->halt); i++) {
 		struct send_task *t = calloc(1, sizeof(*t));
 
 		if (!t || !(t->rcpt = strdup(PQgetvalue(s->rows, i, 1))) ||
@@ -742,7 +742,7 @@ static void start_send(struct rd_outbox *o)
 
 void rd_outbox_kick(struct rd_outbox *o)
 {
-	if (!o || o->stopped)
+	if (!o || atomic_load(&o->halt))
 		return;
 	if (!o->dispatching)
 		start_dispatch(o);
@@ -797,11 +797,6 @@ void rd_outbox_reload(struct rd_outbox *o, const struct rd_rules *rules)
 	o->rules = rules;
 }
 
-int rd_outbox_busy(const struct rd_outbox *o)
-{
-	return o && (o->dispatching || o->sending);
-}
-
 void rd_outbox_get_stats(const struct rd_outbox *o, struct rd_outbox_stats *st)
 {
 	*st = o ? o->stats : (struct rd_outbox_stats){0};
@@ -811,9 +806,8 @@ void rd_outbox_get_stats(const struct rd_outbox *o, struct rd_outbox_stats *st)
  * yet return at once and their rows stay queued. Does not wait. */
 void rd_outbox_stop(struct rd_outbox *o)
 {
-	if (!o || o->stopped)
+	if (!o || atomic_load(&o->halt))
 		return;
-	o->stopped = 1;
 	atomic_store(&o->halt, 1);
 	if (o->timer)
 		event_del(o->timer);

@@ -32,8 +32,6 @@ struct rd_outbox *rd_outbox_new(struct event_base *base, struct rd_ledger *ledge
 void rd_outbox_reload(struct rd_outbox *o, const struct rd_rules *rules);
 /* Dispatch and send now (after a round queued notices). */
 void rd_outbox_kick(struct rd_outbox *o);
-/* 1 while a dispatch or a send is in flight. */
-int rd_outbox_busy(const struct rd_outbox *o);
 /* Shutdown, without waiting: no new round, and what the round in flight
  * has not started stays queued. rd_outbox_sending tells when the send in
  * progress is over and recorded (handed to the ledger). */

@@ -417,6 +417,16 @@ static void test_restart(void **state)
 	free(a);
 	free(b);
 	near(copy.flap_percent, f.st.flap_percent);
+	/* the same state read back, whatever its evaluation time: nothing to
+	 * write again; any other difference is one */
+	copy.last_eval_at = f.st.last_eval_at + 60;
+	assert_true(rd_alert_state_same(&copy, &f.st));
+	copy.flap_history[3] ^= 1;
+	assert_false(rd_alert_state_same(&copy, &f.st));
+	copy = roundtrip(&f.st);
+	copy.clear_since = 1;
+	assert_false(rd_alert_state_same(&copy, &f.st));
+	copy = roundtrip(&f.st);
 	f.st = copy;
 	NONE_AT(&f, MIN(11), 0.70); /* the same condition after a restart: nothing */
 	f.st = roundtrip(&f.st);
