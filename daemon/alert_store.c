@@ -47,63 +47,37 @@ static const char SQL_SILENCES[] =
 
 static const char SQL_LOAD[] = "SELECT rule, site, entity, state::text FROM reach.alert_state";
 
-static enum rd_job_status failed(struct rd_job *job, PGconn *pg, PGresult *r)
+static int out_of_memory(struct rd_job *job, enum rd_job_status *st)
 {
-	int retry = rd_pg_retryable(pg, r);
-
-	snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
-	PQclear(r);
-	if (PQstatus(pg) == CONNECTION_OK)
-		PQclear(PQexec(pg, "ROLLBACK"));
-	return retry ? RD_JOB_RETRY : RD_JOB_FAILED;
+	snprintf(job->err, sizeof(job->err), "out of memory");
+	*st = RD_JOB_FAILED;
+	return -1;
 }
 
-/* Run sql with one jsonb parameter (skipped when the array is empty). */
-static int exec_array(struct rd_job *job, PGconn *pg, const char *sql, json_t *arr,
-                      enum rd_job_status *st)
+/* The changed states: one jsonb parameter (nothing when none changed). */
+static int write_states(struct rd_job *job, PGconn *pg, json_t *states, enum rd_job_status *st)
 {
 	char *text;
 	const char *p[1];
-	PGresult *r;
+	int rc;
 
-	if (!arr || json_array_size(arr) == 0)
+	if (!states || json_array_size(states) == 0)
 		return 0;
-	text = json_dumps(arr, JSON_COMPACT);
-	if (!text) {
-		snprintf(job->err, sizeof(job->err), "out of memory");
-		*st = RD_JOB_FAILED;
-		return -1;
-	}
+	if (!(text = json_dumps(states, JSON_COMPACT)))
+		return out_of_memory(job, st);
 	p[0] = text;
-	r = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
+	rc = rd_pg_exec_ok(job, pg, SQL_STATES, 1, p, st);
 	free(text);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*st = failed(job, pg, r);
-		return -1;
-	}
-	PQclear(r);
-	return 0;
-}
-
-static int exec_plain(struct rd_job *job, PGconn *pg, const char *sql, enum rd_job_status *st)
-{
-	PGresult *r = PQexec(pg, sql);
-
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*st = failed(job, pg, r);
-		return -1;
-	}
-	PQclear(r);
-	return 0;
+	return rc;
 }
 
 /* The transitions and their notices (a notice always has its transition). */
-static int exec_events(struct rd_job *job, PGconn *pg, json_t *events, json_t *notices,
-                       enum rd_job_status *st)
+static int write_events(struct rd_job *job, PGconn *pg, json_t *events, json_t *notices,
+                        enum rd_job_status *st)
 {
 	char *e, *n;
 	const char *p[2];
-	PGresult *r;
+	int rc;
 
 	if (!events || json_array_size(events) == 0)
 		return 0;
@@ -112,21 +86,14 @@ static int exec_events(struct rd_job *job, PGconn *pg, json_t *events, json_t *n
 	if (!e || !n) {
 		free(e);
 		free(n);
-		snprintf(job->err, sizeof(job->err), "out of memory");
-		*st = RD_JOB_FAILED;
-		return -1;
+		return out_of_memory(job, st);
 	}
 	p[0] = e;
 	p[1] = n;
-	r = PQexecParams(pg, SQL_EVENTS, 2, NULL, p, NULL, NULL, 0);
+	rc = rd_pg_exec_ok(job, pg, SQL_EVENTS, 2, p, st);
 	free(e);
 	free(n);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*st = failed(job, pg, r);
-		return -1;
-	}
-	PQclear(r);
-	return 0;
+	return rc;
 }
 
 void rd_alert_silences_free(struct rd_alert_silence_row *sil, size_t n)
@@ -142,14 +109,12 @@ void rd_alert_silences_free(struct rd_alert_silence_row *sil, size_t n)
 static int read_silences(struct rd_job *job, PGconn *pg, struct rd_alert_silence_row **out,
                          size_t *nout, enum rd_job_status *st)
 {
-	PGresult *r = PQexec(pg, SQL_SILENCES);
+	PGresult *r = rd_pg_exec(job, pg, SQL_SILENCES, 0, NULL, st);
 	struct rd_alert_silence_row *sil;
 	int n;
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		*st = failed(job, pg, r);
+	if (!r)
 		return -1;
-	}
 	n = PQntuples(r);
 	sil = calloc((size_t)n + 1, sizeof(*sil));
 	for (int i = 0; sil && i < n; i++) {
@@ -163,11 +128,8 @@ static int read_silences(struct rd_job *job, PGconn *pg, struct rd_alert_silence
 		}
 	}
 	PQclear(r);
-	if (!sil) {
-		snprintf(job->err, sizeof(job->err), "out of memory");
-		*st = RD_JOB_FAILED;
-		return -1;
-	}
+	if (!sil)
+		return out_of_memory(job, st);
 	rd_alert_silences_free(*out, *nout); /* from a try before a reconnect */
 	*out = sil;
 	*nout = (size_t)n;
@@ -179,11 +141,14 @@ enum rd_job_status rd_alert_store_write(struct rd_job *job, PGconn *pg)
 	struct rd_alert_write_job *w = (struct rd_alert_write_job *)job;
 	enum rd_job_status st = RD_JOB_FAILED;
 
-	if (exec_plain(job, pg, "BEGIN", &st) != 0 ||
-	    exec_array(job, pg, SQL_STATES, w->states, &st) != 0 ||
-	    exec_events(job, pg, w->events, w->notices, &st) != 0 ||
-	    exec_plain(job, pg, "COMMIT", &st) != 0)
+	if (rd_pg_exec_ok(job, pg, "BEGIN", 0, NULL, &st) != 0)
 		return st;
+	if (write_states(job, pg, w->states, &st) != 0 ||
+	    write_events(job, pg, w->events, w->notices, &st) != 0 ||
+	    rd_pg_exec_ok(job, pg, "COMMIT", 0, NULL, &st) != 0) {
+		rd_pg_rollback(pg);
+		return st;
+	}
 	/* the round is written: from here a failure only delays the silences */
 	w->have_sil = read_silences(job, pg, &w->sil, &w->nsil, &st) == 0;
 	return RD_JOB_OK;
@@ -195,12 +160,9 @@ enum rd_job_status rd_alert_store_load(struct rd_job *job, PGconn *pg)
 	enum rd_job_status st = RD_JOB_FAILED;
 
 	PQclear(l->states);
-	l->states = PQexec(pg, SQL_LOAD);
-	if (PQresultStatus(l->states) != PGRES_TUPLES_OK) {
-		st = failed(job, pg, l->states);
-		l->states = NULL;
+	l->states = rd_pg_exec(job, pg, SQL_LOAD, 0, NULL, &st);
+	if (!l->states)
 		return st;
-	}
 	if (read_silences(job, pg, &l->sil, &l->nsil, &st) != 0)
 		return st;
 	return RD_JOB_OK;
@@ -210,14 +172,13 @@ enum rd_job_status rd_alert_store_prune(struct rd_job *job, PGconn *pg)
 {
 	struct rd_alert_prune_job *p = (struct rd_alert_prune_job *)job;
 	const char *params[2] = {p->rules, p->sites};
-	PGresult *r = PQexecParams(pg,
-	                           "DELETE FROM reach.alert_state WHERE site IN"
-	                           " (SELECT jsonb_array_elements_text($2::jsonb)) AND rule NOT IN"
-	                           " (SELECT jsonb_array_elements_text($1::jsonb))",
-	                           2, NULL, params, NULL, NULL, 0);
+	enum rd_job_status st = RD_JOB_FAILED;
 
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return failed(job, pg, r);
-	PQclear(r);
-	return RD_JOB_OK;
+	return rd_pg_exec_ok(job, pg,
+	                     "DELETE FROM reach.alert_state WHERE site IN"
+	                     " (SELECT jsonb_array_elements_text($2::jsonb)) AND rule NOT IN"
+	                     " (SELECT jsonb_array_elements_text($1::jsonb))",
+	                     2, params, &st) == 0
+	           ? RD_JOB_OK
+	           : st;
 }

@@ -361,3 +361,32 @@ void rd_ledger_free(struct rd_ledger *l)
 	free(l->password);
 	free(l);
 }
+
+PGresult *rd_pg_exec(struct rd_job *job, PGconn *pg, const char *sql, int n,
+                     const char *const *params, enum rd_job_status *st)
+{
+	PGresult *r = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType s = PQresultStatus(r);
+
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return r;
+	snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
+	*st = rd_pg_retryable(pg, r) ? RD_JOB_RETRY : RD_JOB_FAILED;
+	PQclear(r);
+	return NULL;
+}
+
+int rd_pg_exec_ok(struct rd_job *job, PGconn *pg, const char *sql, int n, const char *const *params,
+                  enum rd_job_status *st)
+{
+	PGresult *r = rd_pg_exec(job, pg, sql, n, params, st);
+
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+void rd_pg_rollback(PGconn *pg)
+{
+	if (PQstatus(pg) == CONNECTION_OK)
+		PQclear(PQexec(pg, "ROLLBACK"));
+}

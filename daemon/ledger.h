@@ -56,6 +56,18 @@ void rd_ledger_cancel(struct rd_ledger *l);
 /* Join the thread and call done() on every job left (as cancelled). */
 void rd_ledger_free(struct rd_ledger *l);
 
+/* For run(): one statement with text parameters. The result when it
+ * succeeded (caller clears), else NULL with job->err set and *st RETRY when
+ * the connection is to blame, FAILED otherwise. */
+PGresult *rd_pg_exec(struct rd_job *job, PGconn *pg, const char *sql, int n,
+                     const char *const *params, enum rd_job_status *st);
+/* The same when only success matters: 0, or -1. */
+int rd_pg_exec_ok(struct rd_job *job, PGconn *pg, const char *sql, int n, const char *const *params,
+                  enum rd_job_status *st);
+/* After a failure inside a transaction: roll it back if the connection
+ * still stands. */
+void rd_pg_rollback(PGconn *pg);
+
 /* SQLSTATE classes that mean "the connection, not the data": retry. */
 int rd_pg_retryable(PGconn *pg, const PGresult *r);
 

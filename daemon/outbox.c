@@ -453,31 +453,23 @@ static enum rd_job_status mark_run(struct rd_job *job, PGconn *pg)
 	struct send_round *s = (struct send_round *)job;
 	char *text = json_dumps(s->outcome, JSON_COMPACT);
 	const char *p[1] = {text};
-	PGresult *r;
+	enum rd_job_status st = RD_JOB_OK;
 
 	if (!text) {
 		snprintf(job->err, sizeof(job->err), "out of memory");
 		return RD_JOB_FAILED;
 	}
-	r = PQexecParams(pg,
-	                 "UPDATE reach.alert_outbox o SET state = r.state,"
-	                 " attempts = o.attempts + 1, last_code = r.code, last_reply = r.reply,"
-	                 " sent_at = CASE WHEN r.state = 'sent' THEN now() END,"
-	                 " next_try_at = now() + make_interval(secs => r.wait / 1000.0)"
-	                 " FROM jsonb_to_recordset($1::jsonb)"
-	                 " AS r(id bigint, state text, code integer, reply text, wait bigint)"
-	                 " WHERE o.id = r.id AND o.state = 'queued'",
-	                 1, NULL, p, NULL, NULL, 0);
+	(void)rd_pg_exec_ok(job, pg,
+	                    "UPDATE reach.alert_outbox o SET state = r.state,"
+	                    " attempts = o.attempts + 1, last_code = r.code, last_reply = r.reply,"
+	                    " sent_at = CASE WHEN r.state = 'sent' THEN now() END,"
+	                    " next_try_at = now() + make_interval(secs => r.wait / 1000.0)"
+	                    " FROM jsonb_to_recordset($1::jsonb)"
+	                    " AS r(id bigint, state text, code integer, reply text, wait bigint)"
+	                    " WHERE o.id = r.id AND o.state = 'queued'",
+	                    1, p, &st);
 	free(text);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		int retry = rd_pg_retryable(pg, r);
-
-		snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
-		PQclear(r);
-		return retry ? RD_JOB_RETRY : RD_JOB_FAILED;
-	}
-	PQclear(r);
-	return RD_JOB_OK;
+	return st;
 }
 
 static void send_task_run(struct rd_task *task)
@@ -586,24 +578,17 @@ static enum rd_job_status fetch_run(struct rd_job *job, PGconn *pg)
 	struct send_round *s = (struct send_round *)job;
 	char lim[16];
 	const char *p[1] = {lim};
+	enum rd_job_status st = RD_JOB_FAILED;
 
 	snprintf(lim, sizeof(lim), "%d", SEND_BATCH);
 	PQclear(s->rows);
-	s->rows = PQexecParams(pg,
-	                       "SELECT id, rcpt, message, attempts FROM (SELECT DISTINCT ON (rcpt)"
-	                       " id, rcpt, message, attempts, next_try_at FROM reach.alert_outbox"
-	                       " WHERE state = 'queued' ORDER BY rcpt, id) q"
-	                       " WHERE next_try_at <= now() ORDER BY id LIMIT $1",
-	                       1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(s->rows) != PGRES_TUPLES_OK) {
-		int retry = rd_pg_retryable(pg, s->rows);
-
-		snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
-		PQclear(s->rows);
-		s->rows = NULL;
-		return retry ? RD_JOB_RETRY : RD_JOB_FAILED;
-	}
-	return outbox_size(pg, s);
+	s->rows = rd_pg_exec(job, pg,
+	                     "SELECT id, rcpt, message, attempts FROM (SELECT DISTINCT ON (rcpt)"
+	                     " id, rcpt, message, attempts, next_try_at FROM reach.alert_outbox"
+	                     " WHERE state = 'queued' ORDER BY rcpt, id) q"
+	                     " WHERE next_try_at <= now() ORDER BY id LIMIT $1",
+	                     1, p, &st);
+	return s->rows ? outbox_size(pg, s) : st;
 }
 
 static void fetch_done(struct rd_job *job)

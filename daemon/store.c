@@ -75,31 +75,6 @@ static const char SQL_CURSOR[] =
 
 /* --- statement helpers --------------------------------------------------- */
 
-/* Run one statement; on failure fill the job's error and tell whether the
- * connection is to blame. Returns the result (caller clears) or NULL. */
-static PGresult *exec(struct rd_job *job, PGconn *pg, const char *sql, int n,
-                      const char *const *params, enum rd_job_status *st)
-{
-	PGresult *r = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-	ExecStatusType s = PQresultStatus(r);
-
-	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
-		return r;
-	snprintf(job->err, sizeof(job->err), "%s", PQerrorMessage(pg));
-	*st = rd_pg_retryable(pg, r) ? RD_JOB_RETRY : RD_JOB_FAILED;
-	PQclear(r);
-	return NULL;
-}
-
-static int exec_simple(struct rd_job *job, PGconn *pg, const char *sql, int n,
-                       const char *const *params, enum rd_job_status *st)
-{
-	PGresult *r = exec(job, pg, sql, n, params, st);
-
-	PQclear(r);
-	return r ? 0 : -1;
-}
-
 static char *dump(json_t *arr)
 {
 	char *s = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -370,7 +345,7 @@ static int write_calls(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 		snprintf(b->job.err, sizeof(b->job.err), "out of memory");
 		goto out;
 	}
-	r = exec(&b->job, pg, SQL_CALLS, 3, p, st);
+	r = rd_pg_exec(&b->job, pg, SQL_CALLS, 3, p, st);
 	if (!r)
 		goto out;
 	mark_inserted(b, r, ins);
@@ -381,7 +356,7 @@ static int write_calls(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 		snprintf(b->job.err, sizeof(b->job.err), "out of memory");
 		goto out;
 	}
-	rc = exec_simple(&b->job, pg, SQL_AGG, 2, p, st);
+	rc = rd_pg_exec_ok(&b->job, pg, SQL_AGG, 2, p, st);
 out:
 	PQclear(r);
 	free(calls);
@@ -396,8 +371,8 @@ static int write_open(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 	const char *p[3] = {b->site, b->collector, open};
 	int rc = -1;
 
-	if (open && exec_simple(&b->job, pg, SQL_OPEN_DEL, 2, p, st) == 0)
-		rc = b->nopen ? exec_simple(&b->job, pg, SQL_OPEN_INS, 3, p, st) : 0;
+	if (open && rd_pg_exec_ok(&b->job, pg, SQL_OPEN_DEL, 2, p, st) == 0)
+		rc = b->nopen ? rd_pg_exec_ok(&b->job, pg, SQL_OPEN_INS, 3, p, st) : 0;
 	free(open);
 	return rc;
 }
@@ -414,7 +389,7 @@ static int write_lines(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 	if (!lines)
 		return -1;
 	p[4] = lines;
-	rc = exec_simple(&b->job, pg, SQL_LINES, 5, p, st);
+	rc = rd_pg_exec_ok(&b->job, pg, SQL_LINES, 5, p, st);
 	free(lines);
 	return rc;
 }
@@ -433,7 +408,7 @@ static int write_cursor(struct rd_batch *b, PGconn *pg, enum rd_job_status *st)
 		snprintf(v[i], sizeof(v[i]), "%lld", (long long)nums[i]);
 		p[3 + i] = v[i];
 	}
-	return exec_simple(&b->job, pg, SQL_CURSOR, 14, p, st);
+	return rd_pg_exec_ok(&b->job, pg, SQL_CURSOR, 14, p, st);
 }
 
 enum rd_job_status rd_store_batch(struct rd_job *job, PGconn *pg)
@@ -441,15 +416,14 @@ enum rd_job_status rd_store_batch(struct rd_job *job, PGconn *pg)
 	struct rd_batch *b = (struct rd_batch *)job;
 	enum rd_job_status st = RD_JOB_FAILED;
 
-	if (exec_simple(job, pg, "BEGIN", 0, NULL, &st) != 0)
+	if (rd_pg_exec_ok(job, pg, "BEGIN", 0, NULL, &st) != 0)
 		return st;
 	if ((b->ncalls && write_calls(b, pg, &st) != 0) || write_open(b, pg, &st) != 0 ||
 	    (b->nmails && rd_store_mails(b, pg, &st) != 0) ||
 	    (b->nlines && write_lines(b, pg, &st) != 0) ||
 	    (b->has_cursor && write_cursor(b, pg, &st) != 0) ||
-	    exec_simple(job, pg, "COMMIT", 0, NULL, &st) != 0) {
-		if (PQstatus(pg) == CONNECTION_OK)
-			PQclear(PQexec(pg, "ROLLBACK"));
+	    rd_pg_exec_ok(job, pg, "COMMIT", 0, NULL, &st) != 0) {
+		rd_pg_rollback(pg);
 		if (!job->err[0])
 			snprintf(job->err, sizeof(job->err), "out of memory building a batch");
 		return st;
